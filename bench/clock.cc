@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <fstream>
+#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -85,31 +86,14 @@ double MeasureTscFrequency(double& rel_error) {
 #endif
 
 template <TickClock Clock>
-std::uint64_t MeasureResolution() {
-  std::uint64_t best = UINT64_MAX;
-  for (int i = 0; i < kIntervalSamples; ++i) {
-    std::uint64_t a = Clock::Now();
-    std::uint64_t b = Clock::Now();
-    if (b > a) best = std::min(best, b - a);
-  }
-  // A clock that never moved between reads steps no finer than a whole read
-  // can see; 1 tick is the honest floor rather than a made-up 0.
-  return best == UINT64_MAX ? 1 : best;
-}
-
-// Median, not mean: interrupts put a long tail on the empty intervals and the
-// engine wants the typical cost a sample paid.
-template <TickClock Clock>
-std::uint64_t MeasureOverhead() {
+internal::IntervalStats MeasureIntervals() {
   std::vector<std::uint64_t> samples(kIntervalSamples);
   for (auto& s : samples) {
     std::uint64_t a = Clock::Now();
     std::uint64_t b = Clock::Now();
     s = b - a;
   }
-  auto mid = samples.begin() + samples.size() / 2;
-  std::nth_element(samples.begin(), mid, samples.end());
-  return *mid;
+  return internal::SummarizeIntervals(samples);
 }
 
 template <TickClock Clock>
@@ -120,6 +104,42 @@ void SpinTicks(std::uint64_t ticks) {
 }
 
 }  // namespace
+
+namespace internal {
+
+// Overhead is the median, not the mean: interrupts put a long tail on empty
+// intervals and the engine wants the typical cost a sample paid.
+// Resolution is the counter's step, not the shortest interval: a fenced read
+// can cost more than one step (here rdtsc moves in 26-tick steps while a read
+// pair spans 52 or 78), so it is the smallest gap between interval values
+// that recur. Values seen in under 0.1 % of pairs are dropped so a stray
+// interval cannot fake a finer step.
+IntervalStats SummarizeIntervals(std::span<std::uint64_t> intervals) {
+  if (intervals.empty()) return {1, 0};
+  std::sort(intervals.begin(), intervals.end());
+  const std::size_t min_repeats =
+      std::max<std::size_t>(1, intervals.size() / 1000);
+  std::uint64_t smallest_nonzero = UINT64_MAX, step = UINT64_MAX;
+  bool have_previous = false;
+  std::uint64_t previous = 0;  // last recurring value
+  for (auto run = intervals.begin(); run != intervals.end();) {
+    auto run_end = std::upper_bound(run, intervals.end(), *run);
+    if (static_cast<std::size_t>(run_end - run) >= min_repeats) {
+      if (*run != 0) smallest_nonzero = std::min(smallest_nonzero, *run);
+      if (have_previous) step = std::min(step, *run - previous);
+      have_previous = true;
+      previous = *run;
+    }
+    run = run_end;
+  }
+  // One recurring value: the step is no coarser than it. None non-zero: the
+  // clock never moved in a read pair; 1 tick is the honest floor, not 0.
+  if (step == UINT64_MAX) step = smallest_nonzero;
+  if (step == UINT64_MAX) step = 1;
+  return {step, intervals[intervals.size() / 2]};
+}
+
+}  // namespace internal
 
 const char* ClockCalibration::SourceName() const {
   return source == ClockSource::kTsc ? "tsc" : "clock_gettime";
@@ -157,8 +177,9 @@ ClockCalibration Calibrate(ClockSource source) {
   (void)source;
 #endif
   WithClock(cal.source, [&cal]<TickClock Clock>(Clock) {
-    cal.resolution_ticks = MeasureResolution<Clock>();
-    cal.overhead_ticks = MeasureOverhead<Clock>();
+    const internal::IntervalStats stats = MeasureIntervals<Clock>();
+    cal.resolution_ticks = stats.resolution;
+    cal.overhead_ticks = stats.overhead;
   });
   cal.resolution_ns = cal.TicksToNs(cal.resolution_ticks);
   cal.overhead_ns = cal.TicksToNs(cal.overhead_ticks);

@@ -6,6 +6,7 @@
 
 #include <concepts>
 #include <cstdint>
+#include <span>
 
 namespace allocmark {
 
@@ -68,7 +69,8 @@ struct ClockCalibration {
   /// Relative uncertainty of ticks_per_ns (bracket width of the reference
   /// reads over the calibration interval); 0 for CLOCK_MONOTONIC.
   double ticks_per_ns_rel_error = 0.0;
-  /// Smallest non-zero step seen between back-to-back reads.
+  /// The counter's step: the finest difference two intervals can show. May
+  /// be finer than the shortest measurable interval, which is the overhead.
   std::uint64_t resolution_ticks = 0;
   double resolution_ns = 0.0;
   /// Median of many empty intervals (two back-to-back reads); the engine
@@ -78,7 +80,9 @@ struct ClockCalibration {
 
   /// "tsc" or "clock_gettime".
   const char* SourceName() const;
-  double TicksToNs(std::uint64_t ticks) const { return ticks / ticks_per_ns; }
+  double TicksToNs(std::uint64_t ticks) const {
+    return static_cast<double>(ticks) / ticks_per_ns;
+  }
   /// Rounds up, so a wait of NsToTicks(ns) ticks lasts at least ns.
   std::uint64_t NsToTicks(double ns) const;
 };
@@ -119,4 +123,15 @@ void SpinFor(const ClockCalibration& cal, std::uint64_t ns);
 /// SpinFor(ProcessClock(), ns).
 void SpinFor(std::uint64_t ns);
 
+namespace internal {
+
+struct IntervalStats {
+  std::uint64_t resolution;  ///< counter step, ticks
+  std::uint64_t overhead;    ///< median interval, ticks
+};
+/// Calibrate's reduction of empty intervals (reorders them); exposed so tests
+/// can feed it known step patterns.
+IntervalStats SummarizeIntervals(std::span<std::uint64_t> intervals);
+
+}  // namespace internal
 }  // namespace allocmark

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
@@ -21,7 +22,7 @@ inline constexpr int kBucketCount = 3776;
 /// The bucket holding tick value v.
 constexpr int BucketIndex(std::uint64_t v) {
   // v | 1 leaves the top bit alone and gives v == 0 msb 0, as the ABI says.
-  const int msb = std::bit_width(v | 1) - 1;
+  const int msb = static_cast<int>(std::bit_width(v | 1)) - 1;
   const int shift = std::max(0, msb - kSubBucketBits);
   return (shift << kSubBucketBits) + static_cast<int>(v >> shift);
 }
@@ -62,7 +63,7 @@ class LatencyHistogram {
 
   /// One sample; the hot-path call, branch-free.
   void Record(std::uint64_t ticks) {
-    counts_[BucketIndex(ticks)] += 1;
+    counts_[static_cast<std::size_t>(BucketIndex(ticks))] += 1;
     count_ += 1;
     sum_ += ticks;
     min_inverted_ = std::max(min_inverted_, ~ticks);
@@ -74,7 +75,7 @@ class LatencyHistogram {
   /// records nothing.
   void Record(std::uint64_t ticks, std::uint64_t weight) {
     if (weight == 0) return;
-    counts_[BucketIndex(ticks)] += weight;
+    counts_[static_cast<std::size_t>(BucketIndex(ticks))] += weight;
     count_ += weight;
     sum_ += static_cast<Uint128>(ticks) * weight;
     min_inverted_ = std::max(min_inverted_, ~ticks);
