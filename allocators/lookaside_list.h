@@ -63,6 +63,12 @@
 // lookaside list exists to avoid; per-thread storage would need a registry
 // per list and thread-exit handling for little more gain.
 
+// Tests define this to widen the window between reading a stack head and
+// swinging it (e.g. to yield), so that ABA interleavings actually happen.
+#ifndef ALLOCMARK_LOOKASIDE_RACE_POINT
+#define ALLOCMARK_LOOKASIDE_RACE_POINT() ((void)0)
+#endif
+
 namespace allocmark {
 
 /// How a LookasideList behaves; the defaults follow the kernel's lookaside
@@ -373,6 +379,7 @@ class LookasideList {
       // May be stale if we lose the race; then the CAS below fails.
       const std::uint32_t next =
           slots_[top].next.load(std::memory_order_relaxed);
+      ALLOCMARK_LOOKASIDE_RACE_POINT();
       const std::uint64_t want = PackedHead::Make(
           next, PackedHead::Count(h) - 1, PackedHead::Tag(h) + 1);
       if (head.compare_exchange_weak(h, want, std::memory_order_acq_rel,

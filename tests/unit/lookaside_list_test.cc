@@ -1,5 +1,13 @@
 // Tests for LookasideList (LIFO, depth bound, adaptation, concurrency) and
 // for the LookasideAllocator adapter built on it (classes, realloc, purge).
+
+// Before any include: lets the concurrency tests yield inside a pop, between
+// reading the head and the CAS, where an ABA or stale-link bug would bite.
+#define ALLOCMARK_LOOKASIDE_RACE_POINT() ::allocmark::test::RacePoint()
+namespace allocmark::test {
+void RacePoint();
+}  // namespace allocmark::test
+
 #include "allocators/lookaside_list.h"
 
 #include <gtest/gtest.h>
@@ -15,6 +23,17 @@
 #include <vector>
 
 #include "allocators/lookaside.h"
+
+namespace allocmark::test {
+std::atomic<bool> widen_races{false};
+void RacePoint() {
+  thread_local unsigned state = 12345;
+  if (widen_races.load(std::memory_order_relaxed) &&
+      ((state = state * 1103515245u + 12345u) >> 16) % 4 == 0) {
+    std::this_thread::yield();
+  }
+}
+}  // namespace allocmark::test
 
 namespace allocmark {
 namespace {
@@ -224,6 +243,7 @@ void Hammer(LookasideList& list, int threads, int rounds,
             std::atomic<std::uint64_t>& frees,
             std::atomic<std::uint64_t>& bad) {
   const std::size_t size = list.block_size();
+  test::widen_races = true;
   std::vector<Mailbox> mailboxes(threads);
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
@@ -272,6 +292,7 @@ void Hammer(LookasideList& list, int threads, int rounds,
     });
   }
   for (auto& w : workers) w.join();
+  test::widen_races = false;
   // Blocks still in mailboxes after their reader quit.
   for (auto& m : mailboxes) {
     for (auto [p, s] : m.blocks) {
