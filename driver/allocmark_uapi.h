@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * allocmark companion driver ABI: the ioctls of /dev/allocmark, shared
+ * verbatim by the kernel module and the user-space kpool adapter (C and C++).
+ */
+#ifndef ALLOCMARK_UAPI_H
+#define ALLOCMARK_UAPI_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define ALLOCMARK_ABI_VERSION 1
+#define ALLOCMARK_DEVICE "/dev/allocmark"
+
+/*
+ * One op of a thread's op stream; byte-compatible with allocmark::Op
+ * (bench/op.h). 16 bytes, no implicit padding.
+ */
+struct allocmark_op {
+	__u8 kind;		/* enum allocmark_op_kind */
+	__u8 align_log2;	/* 0: the backend's natural alignment; max 12 */
+	__u8 touch;		/* enum allocmark_touch, applied untimed */
+	__u8 tag;		/* phase index into allocmark_begin.tags */
+	__u32 slot;		/* index into the stream's slot table */
+	__u64 arg;		/* bytes (alloc, realloc, free) or mailbox */
+};
+
+enum allocmark_op_kind {
+	ALLOCMARK_OP_ALLOC = 0,
+	ALLOCMARK_OP_FREE = 1,		/* arg must equal the block's size */
+	ALLOCMARK_OP_REALLOC = 2,
+	ALLOCMARK_OP_SEND = 3,		/* mailbox[arg] = slots[slot] */
+	ALLOCMARK_OP_RECEIVE = 4,	/* slots[slot] = mailbox[arg], waits */
+	ALLOCMARK_OP_PHASE = 5,
+};
+
+enum allocmark_touch {
+	ALLOCMARK_TOUCH_NONE = 0,
+	ALLOCMARK_TOUCH_FIRST_BYTE = 1,
+	ALLOCMARK_TOUCH_WHOLE_BLOCK = 2,	/* write every cache line */
+	ALLOCMARK_TOUCH_READ_BACK = 3,		/* write, then read them back */
+};
+
+/* The Windows pool concept each backend stands in for is in README.md. */
+enum allocmark_backend {
+	ALLOCMARK_BACKEND_KMALLOC = 0,
+	ALLOCMARK_BACKEND_KMEM_CACHE = 1,
+	ALLOCMARK_BACKEND_VMALLOC = 2,
+	ALLOCMARK_BACKEND_PAGES = 3,
+	ALLOCMARK_NR_BACKENDS = 4,
+};
+
+/* Timed op kinds: index of the histograms and allocmark_kind_stats. */
+enum allocmark_timed_kind {
+	ALLOCMARK_TIMED_ALLOC = 0,
+	ALLOCMARK_TIMED_FREE = 1,
+	ALLOCMARK_TIMED_REALLOC = 2,
+	ALLOCMARK_NR_TIMED = 3,
+};
+
+/*
+ * Log-linear tick histogram, the layout user space uses: for v ticks,
+ * shift = max(0, msb(v) - 6), index = (shift << 6) + (v >> shift).
+ */
+#define ALLOCMARK_HIST_BUCKETS 3776
+#define ALLOCMARK_HIST_BYTES \
+	(ALLOCMARK_NR_TIMED * ALLOCMARK_HIST_BUCKETS * sizeof(__u64))
+
+#define ALLOCMARK_MAX_TAGS 16		/* per stream */
+#define ALLOCMARK_MAX_SLOTS (1U << 20)
+#define ALLOCMARK_MAX_MAILBOXES (1U << 20)
+#define ALLOCMARK_MAX_OPS_PER_CALL (1ULL << 24)
+#define ALLOCMARK_MAX_BATCH 64
+#define ALLOCMARK_MAX_STREAMS 256	/* per open file */
+#define ALLOCMARK_MAX_ALIGN_LOG2 12
+
+/*
+ * Every struct starts with its own size in bytes, set by the caller. The
+ * kernel reads it with copy_struct_from_user(): a shorter (older) struct is
+ * zero-extended, a longer (newer) one is accepted when the bytes the kernel
+ * does not know are zero (-E2BIG otherwise). Sizes below the first version or
+ * above 4096 get -EINVAL. Output is written back up to min(size, kernel's).
+ */
+
+/* ALLOCMARK_IOC_VERSION: what this driver supports. */
+struct allocmark_version {
+	__u32 size;
+	__u32 abi_version;		/* out: ALLOCMARK_ABI_VERSION */
+	__u32 nr_backends;		/* out */
+	__u32 hist_buckets;		/* out: per timed kind */
+	__u32 max_tags;			/* out */
+	__u32 max_slots;		/* out */
+	__u32 max_mailboxes;		/* out */
+	__u32 max_batch;		/* out */
+	__u64 max_ops_per_call;		/* out */
+	__u64 tick_khz;			/* out: get_cycles() rate, 0 = unknown */
+	__u64 max_size[ALLOCMARK_NR_BACKENDS];	/* out: largest block */
+};
+
+/*
+ * ALLOCMARK_IOC_BEGIN: open a stream on this file; returns its id (> 0).
+ * Streams of one file share its mailbox table, which grows to the largest
+ * nr_mailboxes asked for.
+ */
+struct allocmark_begin {
+	__u32 size;
+	__u32 backend;			/* enum allocmark_backend */
+	__u32 nr_slots;			/* 1 .. ALLOCMARK_MAX_SLOTS */
+	__u32 nr_mailboxes;		/* 0 .. ALLOCMARK_MAX_MAILBOXES */
+	__u32 batch;			/* 1: time each op; K <= MAX_BATCH */
+	__u32 nr_tags;			/* 1 .. ALLOCMARK_MAX_TAGS */
+	__u8 tags[ALLOCMARK_MAX_TAGS][4];	/* printable ASCII pool tags */
+	__u32 flags;			/* must be 0 */
+	__u32 reserved;			/* must be 0 */
+};
+
+/*
+ * ALLOCMARK_IOC_REPLAY: replay ops in the calling thread. On error, done
+ * says how many ops took effect and the stream stays usable.
+ */
+struct allocmark_replay {
+	__u32 size;
+	__u32 stream;			/* id from ALLOCMARK_IOC_BEGIN */
+	__u64 ops;			/* user pointer to allocmark_op[nr_ops] */
+	__u64 nr_ops;			/* 0 .. ALLOCMARK_MAX_OPS_PER_CALL */
+	__u64 done;			/* out */
+};
+
+/* Tick statistics of one timed kind; min is ~0 while count is 0. */
+struct allocmark_kind_stats {
+	__u64 count;
+	__u64 sum;
+	__u64 min;
+	__u64 max;
+};
+
+/*
+ * ALLOCMARK_IOC_END: free what the stream left live (reported as leaks),
+ * return its statistics and drop it.
+ */
+struct allocmark_end {
+	__u32 size;
+	__u32 stream;
+	__u64 hist;			/* 0 or user pointer to __u64 */
+					/* [ALLOCMARK_NR_TIMED][HIST_BUCKETS] */
+	__u64 hist_bytes;		/* ALLOCMARK_HIST_BYTES when hist != 0 */
+	__u64 reserved;			/* must be 0 */
+	struct allocmark_kind_stats kinds[ALLOCMARK_NR_TIMED];	/* out */
+	__u64 ops;			/* out: ops replayed */
+	__u64 leaked_blocks;		/* out */
+	__u64 leaked_bytes;		/* out */
+};
+
+/* ALLOCMARK_IOC_TAG_STATS: the poolmon view of one tag, since load. */
+struct allocmark_tag_stats {
+	__u32 size;
+	__u8 tag[4];
+	__u64 allocs;			/* out */
+	__u64 frees;			/* out: includes leaks freed */
+	__u64 leaks;			/* out: blocks freed as leaks */
+	__u64 live_blocks;		/* out */
+	__u64 live_bytes;		/* out: requested bytes */
+	__u64 peak_bytes;		/* out */
+};
+
+/*
+ * The size bits of these numbers are those of version 1; the driver matches
+ * type, number and direction only, and takes the size from the struct.
+ */
+#define ALLOCMARK_IOC_MAGIC 0xA7
+#define ALLOCMARK_IOC_VERSION \
+	_IOWR(ALLOCMARK_IOC_MAGIC, 0x00, struct allocmark_version)
+#define ALLOCMARK_IOC_BEGIN \
+	_IOW(ALLOCMARK_IOC_MAGIC, 0x01, struct allocmark_begin)
+#define ALLOCMARK_IOC_REPLAY \
+	_IOWR(ALLOCMARK_IOC_MAGIC, 0x02, struct allocmark_replay)
+#define ALLOCMARK_IOC_END \
+	_IOWR(ALLOCMARK_IOC_MAGIC, 0x03, struct allocmark_end)
+#define ALLOCMARK_IOC_TAG_STATS \
+	_IOWR(ALLOCMARK_IOC_MAGIC, 0x04, struct allocmark_tag_stats)
+
+#endif /* ALLOCMARK_UAPI_H */
