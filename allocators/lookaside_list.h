@@ -210,15 +210,14 @@ class LookasideList {
   explicit LookasideList(const LookasideOptions& options)
       : block_size_(options.block_size),
         alignment_(options.alignment),
-        min_depth_(std::min(options.min_depth, options.max_depth)),
         max_depth_(std::clamp<std::uint32_t>(options.max_depth, 1,
                                              internal::PackedHead::kMaxSlots)),
+        min_depth_(std::min(options.min_depth, max_depth_)),
         adjust_mask_(options.adjust_interval == 0
                          ? 0
                          : std::bit_ceil(options.adjust_interval) - 1),
         adjust_enabled_(options.adjust_interval != 0),
         slots_(std::make_unique<Slot[]>(max_depth_)) {
-    min_depth_ = std::min(min_depth_, max_depth_);
     hot_.depth.store(std::clamp(options.initial_depth, min_depth_, max_depth_),
                      std::memory_order_relaxed);
     // All slots start on the spare stack, linked 0 -> 1 -> ... -> nil.
@@ -425,8 +424,8 @@ class LookasideList {
 
   const std::size_t block_size_;
   const std::size_t alignment_;
-  std::uint32_t min_depth_;
-  const std::uint32_t max_depth_;
+  const std::uint32_t max_depth_;  // also the number of slots
+  const std::uint32_t min_depth_;
   const std::uint64_t adjust_mask_;
   const bool adjust_enabled_;
   const std::unique_ptr<Slot[]> slots_;

@@ -108,6 +108,21 @@ TEST(LookasideListTest, FreesBeyondDepthGoToBacking) {
   list.Free(blocks[2]);
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+TEST(LookasideListDeathTest, CachedBlocksArePoisonedUnderAsan) {
+  // A cached block never reaches free(), so without poisoning ASan would miss
+  // a caller writing to a block it has already freed.
+  LookasideList list(FixedDepth(4));
+  auto* p = static_cast<volatile char*>(list.Allocate());
+  p[0] = 1;
+  list.Free(const_cast<char*>(p));
+  EXPECT_DEATH(p[8] = 1, "use-after-poison");
+  EXPECT_EQ(list.Allocate(), p);  // unpoisoned again once handed out
+  p[8] = 2;
+  list.Free(const_cast<char*>(p));
+}
+#endif
+
 TEST(LookasideListTest, HitsPlusMissesEqualAllocations) {
   LookasideList list(FixedDepth(16));
   std::mt19937 rng(7);
