@@ -225,6 +225,4 @@ class LookasideAllocator {
 
 }  // namespace allocmark
 
-// The registration macro names its argument unqualified at global scope.
-using allocmark::LookasideAllocator;
-ALLOCMARK_REGISTER_ADAPTER(LookasideAllocator)
+ALLOCMARK_REGISTER_ADAPTER(allocmark::LookasideAllocator)
