@@ -64,12 +64,8 @@ concept HasPurge = requires(A& a) {
 
 }  // namespace allocmark
 
-/// Ends every adapter header: when the header is the one a worker is built
-/// for (ALLOCMARK_WORKER_ADAPTER_FOR_<name> defined by CMake), it becomes that
-/// worker's allocator.
-#define ALLOCMARK_REGISTER_ADAPTER(Type)                      \
-  static_assert(::allocmark::Allocator<Type>,                 \
-                #Type " does not satisfy allocmark::Allocator"); \
-  namespace allocmark::registered {                           \
-  using Type##Registered = Type;                              \
-  }
+/// Ends every adapter header: proves at compile time that the type is an
+/// adapter. CMake then builds a worker for it by name (bench/CMakeLists.txt)
+/// and the CLI's catalogue (bench/adapter_catalog.cc) lists it by name.
+#define ALLOCMARK_REGISTER_ADAPTER(Type) \
+  static_assert(::allocmark::Allocator<Type>, #Type " is not an allocmark::Allocator");

@@ -176,6 +176,10 @@ ClockCalibration Calibrate(ClockSource source) {
 #else
   (void)source;
 #endif
+  return CalibrateWithFrequency(cal);
+}
+
+ClockCalibration CalibrateWithFrequency(ClockCalibration cal) {
   WithClock(cal.source, [&cal]<TickClock Clock>(Clock) {
     const internal::IntervalStats stats = MeasureIntervals<Clock>();
     cal.resolution_ticks = stats.resolution;

@@ -98,6 +98,9 @@ ClockSource PreferredClockSource();
 /// Measures frequency, resolution and read overhead of `source` (~70 ms).
 /// A TSC request on a machine without one falls back to CLOCK_MONOTONIC.
 ClockCalibration Calibrate(ClockSource source);
+/// Measures resolution and overhead only (~1 ms), keeping `known`'s source
+/// and frequency: workers reuse the runner's frequency calibration.
+ClockCalibration CalibrateWithFrequency(ClockCalibration known);
 /// Calibrate(PreferredClockSource()).
 ClockCalibration Calibrate();
 

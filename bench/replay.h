@@ -127,6 +127,8 @@ class ReplayThread {
   void (*on_phase)(void* context, std::uint32_t thread, std::uint8_t phase) = nullptr;
   void* on_phase_context = nullptr;
   std::uint32_t thread_index = 0;
+  /// Set by any thread that failed, so peers stop waiting on its hand-offs.
+  const std::atomic<bool>* abort_flag = nullptr;
 
  private:
   // What an op's bookkeeping needs from before the call.
@@ -206,7 +208,10 @@ class ReplayThread {
           result_.live_bytes -= slot.size_stamp & kSizeMask;
           result_.live_usable_bytes -= alloc_.UsableSize(slot.ptr);
         }
-        while (box.turn.load(std::memory_order_acquire) != 2 * use) Pause();
+        while (box.turn.load(std::memory_order_acquire) != 2 * use) {
+          if (Aborted()) return Fail("stopped waiting to send; another thread failed", 0);
+          Pause();
+        }
         box.ptr = slot.ptr;
         box.size_stamp = slot.size_stamp;
         box.turn.store(2 * use + 1, std::memory_order_release);
@@ -217,7 +222,10 @@ class ReplayThread {
       case OpKind::kReceive: {
         Mailbox& box = mailboxes_[op.arg & 0xffffffffu];
         const std::uint64_t use = op.arg >> 32;
-        while (box.turn.load(std::memory_order_acquire) != 2 * use + 1) Pause();
+        while (box.turn.load(std::memory_order_acquire) != 2 * use + 1) {
+          if (Aborted()) return Fail("stopped waiting to receive; another thread failed", 0);
+          Pause();
+        }
         slot.ptr = box.ptr;
         slot.size_stamp = box.size_stamp;
         box.turn.store(2 * use + 2, std::memory_order_release);
@@ -318,6 +326,9 @@ class ReplayThread {
   }
 
   static void Pause() { __builtin_ia32_pause(); }
+  bool Aborted() const {
+    return abort_flag != nullptr && abort_flag->load(std::memory_order_relaxed);
+  }
 
   A& alloc_;
   std::span<Slot> slots_;

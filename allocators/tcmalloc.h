@@ -1,0 +1,63 @@
+// `tcmalloc`: gperftools' tcmalloc (minimal build, no profiler hooks) through
+// its tc_ API; statistics and purge through MallocExtension.
+#pragma once
+
+#include <gperftools/malloc_extension.h>
+#include <gperftools/tcmalloc.h>
+
+#include <string>
+#include <vector>
+
+#include "allocators/allocator.h"
+#include "allocators/identity.h"
+
+namespace allocmark {
+
+class TcmallocAllocator {
+ public:
+  static constexpr const char* kName = "tcmalloc";
+
+  void* Allocate(std::size_t size, std::size_t align) {
+    return align == 0 ? tc_malloc(size) : tc_memalign(align, size);
+  }
+  void Deallocate(void* p, std::size_t size) { tc_free_sized(p, size); }
+  void* Reallocate(void* p, std::size_t, std::size_t size) {
+    return tc_realloc(p, size);
+  }
+  std::size_t UsableSize(void* p) { return tc_malloc_size(p); }
+
+  std::string Version() {
+    int major = 0, minor = 0;
+    const char* patch = nullptr;
+    tc_version(&major, &minor, &patch);
+    return "gperftools " + std::to_string(major) + "." + std::to_string(minor) +
+           (patch ? patch : "");
+  }
+
+  IdentityReport CheckIdentity() {
+    void* p = malloc(100);
+    const bool owned = MallocExtension::instance()->GetOwnership(p) ==
+                       MallocExtension::kOwned;
+    free(p);
+    return ExpectMallocFrom("libtcmalloc", owned,
+                            owned ? "MallocExtension owns a malloc'd block"
+                                  : "MallocExtension does not own a malloc'd block");
+  }
+
+  std::vector<AllocatorStat> Stats() {
+    std::vector<AllocatorStat> out;
+    for (const char* name :
+         {"generic.current_allocated_bytes", "generic.heap_size",
+          "tcmalloc.pageheap_free_bytes", "tcmalloc.pageheap_unmapped_bytes"}) {
+      std::size_t value = 0;
+      if (MallocExtension::instance()->GetNumericProperty(name, &value))
+        out.push_back({name, static_cast<double>(value)});
+    }
+    return out;
+  }
+  void Purge() { MallocExtension::instance()->ReleaseFreeMemory(); }
+};
+
+}  // namespace allocmark
+
+ALLOCMARK_REGISTER_ADAPTER(allocmark::TcmallocAllocator)

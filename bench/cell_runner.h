@@ -1,0 +1,114 @@
+// Runs one benchmark cell inside a worker: generates the streams chunk by
+// chunk, replays them on N threads against adapter A, and collects plain data.
+#pragma once
+
+#include <atomic>
+#include <barrier>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench/clock.h"
+#include "bench/mapped_array.h"
+#include "bench/replay.h"
+#include "bench/stream_generator.h"
+#include "bench/workload_spec.h"
+
+namespace allocmark {
+
+struct CellOptions {
+  std::uint32_t threads = 1;
+  std::uint64_t ops_per_thread = 0;
+  std::uint64_t seed = 1;
+  std::size_t chunk_ops = 1 << 20;  ///< op records per thread per chunk
+  ReplayOptions replay;
+};
+
+/// Everything a worker measured for one cell; reporters turn it into JSON.
+struct CellMeasurement {
+  StreamPlan plan;
+  std::uint64_t digest = 0;
+  StreamCounts stream;            ///< what the streams asked for
+  std::vector<ThreadResult> threads;  ///< what each thread did
+  std::vector<ThreadLatency> latency;  ///< per thread, timed pass only
+  std::uint64_t wall_ticks = 0;   ///< replay only: generation is excluded
+  std::uint64_t generate_ns = 0;  ///< time spent generating, for the record
+  std::uint64_t chunks = 0;
+  bool failed = false;
+  std::string error;
+};
+
+template <Allocator A, class Clock>
+CellMeasurement RunCell(A& alloc, const WorkloadSpec& spec, const CellOptions& opt) {
+  CellMeasurement m;
+  StreamGenerator gen(spec, opt.threads, opt.ops_per_thread, opt.seed);
+  m.plan = gen.plan();
+  const std::uint32_t n = opt.threads;
+
+  std::vector<MappedArray<Op>> buffers;
+  std::vector<MappedArray<Slot>> slots;
+  std::vector<std::span<Op>> spans;
+  for (std::uint32_t t = 0; t < n; ++t) {
+    buffers.emplace_back(opt.chunk_ops);
+    slots.emplace_back(m.plan.slots_per_thread);
+    spans.emplace_back(buffers.back().data(), opt.chunk_ops);
+  }
+  MappedArray<Mailbox> mailboxes(m.plan.mailboxes);
+  MappedArray<ThreadResult> results(n);
+  MappedArray<ThreadLatency> latency(opt.replay.timed ? n : 0);
+  std::vector<std::size_t> filled(n);
+
+  std::atomic<bool> stop{false};
+  std::barrier sync(n + 1);
+  std::vector<std::thread> workers;
+  for (std::uint32_t t = 0; t < n; ++t) {
+    workers.emplace_back([&, t] {
+      ReplayThread<A, Clock> replay(
+          alloc, std::span<Slot>(slots[t].data(), slots[t].size()),
+          std::span<Mailbox>(mailboxes.data(), mailboxes.size()), opt.replay,
+          results[t], opt.replay.timed ? &latency[t] : nullptr);
+      replay.thread_index = t;
+      replay.abort_flag = &stop;
+      while (true) {
+        sync.arrive_and_wait();  // chunk ready (or stop)
+        if (stop.load(std::memory_order_acquire)) break;
+        if (!replay.Run(std::span<const Op>(buffers[t].data(), filled[t])))
+          stop.store(true, std::memory_order_release);
+        sync.arrive_and_wait();  // chunk done
+      }
+    });
+  }
+
+  bool more = true;
+  while (more && !stop.load()) {
+    const std::uint64_t g0 = MonotonicClock::Now();
+    more = gen.NextChunk(spans, filled);
+    m.generate_ns += MonotonicClock::Now() - g0;
+    ++m.chunks;
+    const std::uint64_t t0 = Clock::Now();
+    sync.arrive_and_wait();
+    sync.arrive_and_wait();
+    m.wall_ticks += Clock::Now() - t0;
+  }
+  const bool failed = stop.load();
+  stop.store(true, std::memory_order_release);
+  sync.arrive_and_wait();
+  for (auto& w : workers) w.join();
+
+  m.digest = gen.Digest();
+  m.stream = gen.TotalCounts();
+  for (std::uint32_t t = 0; t < n; ++t) {
+    m.threads.push_back(results[t]);
+    if (results[t].failed && m.error.empty())
+      m.error = "thread " + std::to_string(t) + ": " + results[t].error;
+  }
+  m.failed = failed;
+  if (failed && m.error.empty()) m.error = "replay stopped";
+  if (opt.replay.timed) {
+    m.latency.assign(latency.data(), latency.data() + n);
+  }
+  return m;
+}
+
+}  // namespace allocmark

@@ -1,0 +1,19 @@
+// Process-level memory probes a worker reads outside timed regions: resident
+// set size from /proc/self/statm, peak RSS and page faults from getrusage.
+#pragma once
+
+#include <cstdint>
+
+namespace allocmark {
+
+struct ProcessMemory {
+  std::uint64_t rss_bytes = 0;
+  std::uint64_t peak_rss_bytes = 0;  ///< ru_maxrss: high-water mark of the process
+  std::uint64_t minor_faults = 0;
+  std::uint64_t major_faults = 0;
+};
+
+ProcessMemory ReadProcessMemory();
+std::uint64_t ReadRssBytes();
+
+}  // namespace allocmark

@@ -1,0 +1,151 @@
+// main() of every allocmark-worker-<adapter> executable. CMake compiles this
+// file once per adapter with ALLOCMARK_ADAPTER_HEADER / ALLOCMARK_ADAPTER_TYPE.
+#include <signal.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <vector>
+
+#include ALLOCMARK_ADAPTER_HEADER
+#include "allocators/identity.h"
+#include "bench/batch_probe.h"
+#include "bench/cell_runner.h"
+#include "bench/clock.h"
+#include "bench/process_memory.h"
+#include "bench/worker_options.h"
+#include "bench/worker_record.h"
+
+namespace allocmark {
+namespace {
+
+using Adapter = ALLOCMARK_ADAPTER_TYPE;
+
+// preload:<lib> cells run the system worker with <lib> in LD_PRELOAD; then
+// malloc must resolve to exactly that file.
+IdentityReport CheckPreload(const std::string& expected) {
+  IdentityReport r;
+  r.library = LibraryDefining("malloc");
+  char want[PATH_MAX], got[PATH_MAX];
+  const bool same = realpath(expected.c_str(), want) != nullptr &&
+                    realpath(r.library.c_str(), got) != nullptr &&
+                    std::strcmp(want, got) == 0;
+  r.ok = same;
+  r.detail = same ? "malloc resolves to the preloaded " + expected
+                  : "malloc resolves to " + r.library + ", expected the preloaded " +
+                        expected + " (is LD_PRELOAD set and the library a malloc?)";
+  return r;
+}
+
+// Test-only fault switch: lets the crash-containment tests kill a worker in
+// a chosen way after start-up.
+void MaybeInjectFault() {
+  const char* fault = std::getenv("ALLOCMARK_TEST_FAULT");
+  if (fault == nullptr) return;
+  if (std::strcmp(fault, "segv") == 0) raise(SIGSEGV);
+  if (std::strcmp(fault, "abort") == 0) std::abort();
+  if (std::strcmp(fault, "hang") == 0) {
+    while (true) pause();
+  }
+  if (std::strcmp(fault, "exit3") == 0) std::_Exit(3);
+}
+
+template <class A>
+void CollectStats(A& alloc, WorkerContext& ctx) {
+  if constexpr (HasStats<A>) {
+    ctx.stats = alloc.Stats();
+    ctx.has_stats = true;
+  }
+}
+
+template <class A>
+void PurgeAndMeasure(A& alloc, WorkerContext& ctx) {
+  if constexpr (HasPurge<A>) {
+    const std::uint64_t t0 = MonotonicClock::Now();
+    alloc.Purge();
+    ctx.purge_ns = MonotonicClock::Now() - t0;
+    ctx.has_purge = true;
+  }
+  ctx.memory_after_purge = ReadProcessMemory();
+}
+
+int Main(int argc, char** argv) {
+  const WorkerOptions options = ParseWorkerOptions(argc, argv);
+  static Adapter alloc;  // static: outlives the replay threads
+  const std::string name = options.expect_malloc_from.empty()
+                               ? std::string(Adapter::kName)
+                               : "preload:" + options.expect_malloc_from;
+  const IdentityReport id = options.expect_malloc_from.empty()
+                                ? alloc.CheckIdentity()
+                                : CheckPreload(options.expect_malloc_from);
+  const std::string version =
+      options.expect_malloc_from.empty() ? alloc.Version() : "preloaded";
+  if (options.identity_only) {
+    std::cout << IdentityJson(name, version, id).dump() << "\n";
+    return id.ok ? 0 : 3;
+  }
+  if (!id.ok) {
+    std::fprintf(stderr, "allocmark-worker-%s: refusing to run: %s\n",
+                 std::string(Adapter::kName).c_str(), id.detail.c_str());
+    return 3;
+  }
+
+  WorkloadSpec spec;
+  CellOptions cell;
+  try {
+    spec = LoadWorkloadSpec(options.workload_path);
+    cell.threads = options.threads ? options.threads : spec.threads;
+    ValidateForThreads(spec, cell.threads);
+  } catch (const SpecError& e) {
+    std::fprintf(stderr, "allocmark-worker: %s\n", e.what());
+    return 2;
+  }
+  cell.ops_per_thread = options.ops_per_thread.value_or(
+      spec.ops_per_thread[static_cast<int>(options.scale)]);
+  cell.seed = options.seed.value_or(spec.seed);
+  cell.chunk_ops = options.chunk_ops;
+  cell.replay.timed = options.timed;
+  cell.replay.check_contents = options.check_contents;
+
+  WorkerContext ctx;
+  ctx.allocator = name;
+  ctx.allocator_version = version;
+  ctx.identity = id;
+  ctx.spec = &spec;
+  ctx.options = options;
+  if (options.ticks_per_ns) {
+    ClockCalibration known;
+    known.source = PreferredClockSource();
+    known.ticks_per_ns = known.source == ClockSource::kTsc ? *options.ticks_per_ns : 1.0;
+    ctx.clock = CalibrateWithFrequency(known);
+  } else {
+    ctx.clock = Calibrate();
+  }
+  cell.replay.overhead_ticks = ctx.clock.overhead_ticks;
+  MaybeInjectFault();
+
+  CellMeasurement m = WithClock(ctx.clock.source, [&]<class Clock>(Clock) {
+    ctx.batch = options.batch;
+    if (options.timed && ctx.batch == 0)
+      ctx.batch = ProbeBatch<Adapter, Clock>(alloc, spec.phases[0].sizes, ctx.clock);
+    if (!options.timed) ctx.batch = 1;
+    cell.replay.batch = ctx.batch;
+    ctx.memory_before = ReadProcessMemory();
+    CellMeasurement result = RunCell<Adapter, Clock>(alloc, spec, cell);
+    ctx.memory_after_run = ReadProcessMemory();
+    return result;
+  });
+  CollectStats(alloc, ctx);
+  PurgeAndMeasure(alloc, ctx);
+  std::cout << WorkerRecordJson(ctx, m).dump() << "\n";
+  std::cout.flush();
+  return m.failed ? 1 : 0;
+}
+
+}  // namespace
+}  // namespace allocmark
+
+int main(int argc, char** argv) { return allocmark::Main(argc, argv); }

@@ -1,0 +1,36 @@
+// Turns a worker's measurement into its result record (one JSON object on
+// stdout); the runner merges records into cells of results/schema.json.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "allocators/allocator.h"
+#include "bench/cell_runner.h"
+#include "bench/clock.h"
+#include "bench/process_memory.h"
+#include "bench/worker_options.h"
+
+namespace allocmark {
+
+struct WorkerContext {
+  std::string allocator;
+  std::string allocator_version;
+  IdentityReport identity;
+  const WorkloadSpec* spec = nullptr;
+  WorkerOptions options;
+  ClockCalibration clock;
+  std::uint32_t batch = 1;
+  ProcessMemory memory_before, memory_after_run, memory_after_purge;
+  std::uint64_t purge_ns = 0;
+  std::vector<AllocatorStat> stats;
+  bool has_stats = false, has_purge = false;
+};
+
+nlohmann::json IdentityJson(const std::string& allocator, const std::string& version,
+                            const IdentityReport& id);
+nlohmann::json WorkerRecordJson(const WorkerContext& ctx, const CellMeasurement& m);
+std::string HexDigest(std::uint64_t digest);
+
+}  // namespace allocmark
