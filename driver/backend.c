@@ -161,17 +161,18 @@ void *am_backend_realloc(const struct am_block *old, const struct am_block *b)
 
 int am_backend_init(void)
 {
-	unsigned int i, size;
+	unsigned int i, size, align;
 	char name[32];
 	int err;
 
 	for (i = 0; i < AM_NR_CACHES; i++) {
 		size = 1U << (i + AM_CACHE_MIN_SHIFT);
+		align = min_t(unsigned int, size, PAGE_SIZE);
 		snprintf(name, sizeof(name), "allocmark-%u", size);
-		am_caches[i] = kmem_cache_create_usercopy(name, size,
-				min_t(unsigned int, size, PAGE_SIZE),
-				AM_CACHE_FLAGS, 0, AM_CACHE_USERSIZE(size),
-				NULL);
+		am_caches[i] = kmem_cache_create_usercopy(name, size, align,
+							  AM_CACHE_FLAGS, 0,
+							  AM_CACHE_USERSIZE(size),
+							  NULL);
 		if (!am_caches[i]) {
 			err = -ENOMEM;
 			goto out_destroy_caches;

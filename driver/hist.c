@@ -12,9 +12,8 @@ int am_timing_init(struct am_timing *t)
 {
 	unsigned int i;
 
-	for (i = 0; i < ALLOCMARK_NR_TIMED; i++) {
+	for (i = 0; i < ALLOCMARK_NR_TIMED; i++)
 		t->kinds[i] = (struct allocmark_kind_stats){ .min = U64_MAX };
-	}
 	t->hist = kvzalloc(ALLOCMARK_HIST_BYTES, GFP_KERNEL_ACCOUNT);
 	return t->hist ? 0 : -ENOMEM;
 }
