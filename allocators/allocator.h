@@ -62,6 +62,13 @@ concept HasPurge = requires(A& a) {
   { a.Purge() } -> std::same_as<void>;
 };
 
+/// Optional: per-thread set-up run by each replay thread before timing starts
+/// (e.g. pre-faulting a thread-private arena).
+template <class A>
+concept HasThreadInit = requires(A& a) {
+  { a.ThreadInit() } -> std::same_as<bool>;
+};
+
 }  // namespace allocmark
 
 /// Ends every adapter header: proves at compile time that the type is an

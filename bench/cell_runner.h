@@ -2,6 +2,7 @@
 // chunk, replays them on N threads against adapter A, and collects plain data.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <barrier>
 #include <cstdint>
@@ -70,6 +71,9 @@ CellMeasurement RunCell(A& alloc, const WorkloadSpec& spec, const CellOptions& o
           results[t], opt.replay.timed ? &latency[t] : nullptr);
       replay.thread_index = t;
       replay.abort_flag = &stop;
+      if constexpr (HasThreadInit<A>) {
+        if (!alloc.ThreadInit()) stop.store(true);
+      }
       while (true) {
         sync.arrive_and_wait();  // chunk ready (or stop)
         if (stop.load(std::memory_order_acquire)) break;
@@ -86,10 +90,16 @@ CellMeasurement RunCell(A& alloc, const WorkloadSpec& spec, const CellOptions& o
     more = gen.NextChunk(spans, filled);
     m.generate_ns += MonotonicClock::Now() - g0;
     ++m.chunks;
-    const std::uint64_t t0 = Clock::Now();
     sync.arrive_and_wait();
     sync.arrive_and_wait();
-    m.wall_ticks += Clock::Now() - t0;
+    // Wall time of the chunk from the threads' own stamps: first start to
+    // last end, so barrier wake-ups are not billed to the allocator.
+    std::uint64_t first = UINT64_MAX, last = 0;
+    for (std::uint32_t t = 0; t < n; ++t) {
+      first = std::min(first, results[t].last_start_ticks);
+      last = std::max(last, results[t].last_end_ticks);
+    }
+    if (last > first) m.wall_ticks += last - first;
   }
   const bool failed = stop.load();
   stop.store(true, std::memory_order_release);

@@ -47,6 +47,7 @@ struct ThreadResult {
   std::uint64_t live_bytes = 0, peak_live_bytes = 0;
   std::uint64_t live_usable_bytes = 0, peak_usable_bytes = 0;
   std::uint64_t busy_ticks = 0;   ///< this thread's replay time, clock ticks
+  std::uint64_t last_start_ticks = 0, last_end_ticks = 0;  ///< latest chunk
   std::uint64_t timed_segments = 0;
   std::uint64_t content_errors = 0;
   std::uint64_t touch_sink = 0;   ///< read-back touches land here
@@ -119,7 +120,10 @@ class ReplayThread {
   bool Run(std::span<const Op> ops) {
     const std::uint64_t start = Clock::Now();
     const bool ok = options_.timed ? RunTimed(ops) : RunUntimed(ops);
-    result_.busy_ticks += Clock::Now() - start;
+    const std::uint64_t end = Clock::Now();
+    result_.busy_ticks += end - start;
+    result_.last_start_ticks = start;
+    result_.last_end_ticks = end;
     return ok;
   }
 
