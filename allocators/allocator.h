@@ -28,8 +28,8 @@ struct IdentityReport {
 /// allocate / deallocate (sized) / reallocate; the three timed operations.
 template <class A>
 concept AllocatesMemory = requires(A& a, void* p, std::size_t n) {
-  { a.Allocate(n, n) } -> std::same_as<void*>;  // (size, alignment)
-  { a.Deallocate(p, n) } -> std::same_as<void>;  // (ptr, requested size)
+  { a.Allocate(n, n) } -> std::same_as<void*>;       // (size, alignment)
+  { a.Deallocate(p, n) } -> std::same_as<void>;      // (ptr, requested size)
   { a.Reallocate(p, n, n) } -> std::same_as<void*>;  // (ptr, old, new)
 };
 
@@ -74,5 +74,6 @@ concept HasThreadInit = requires(A& a) {
 /// Ends every adapter header: proves at compile time that the type is an
 /// adapter. CMake then builds a worker for it by name (bench/CMakeLists.txt)
 /// and the CLI's catalogue (bench/adapter_catalog.cc) lists it by name.
-#define ALLOCMARK_REGISTER_ADAPTER(Type) \
-  static_assert(::allocmark::Allocator<Type>, #Type " is not an allocmark::Allocator");
+#define ALLOCMARK_REGISTER_ADAPTER(Type)      \
+  static_assert(::allocmark::Allocator<Type>, \
+                #Type " is not an allocmark::Allocator");

@@ -9,7 +9,8 @@ namespace allocmark {
 std::string LibraryDefining(const char* symbol) {
   void* address = dlsym(RTLD_DEFAULT, symbol);
   Dl_info info{};
-  if (address == nullptr || dladdr(address, &info) == 0 || info.dli_fname == nullptr)
+  if (address == nullptr || dladdr(address, &info) == 0 ||
+      info.dli_fname == nullptr)
     return "";
   return info.dli_fname;
 }
@@ -20,15 +21,17 @@ IdentityReport ExpectMallocFrom(std::string_view expected, bool ownership_ok,
   report.library = LibraryDefining("malloc");
   const std::string name = report.library.substr(report.library.rfind('/') + 1);
   if (name.find(expected) == std::string::npos) {
-    report.detail = "malloc resolves to " +
-                    (report.library.empty() ? std::string("nothing") : report.library) +
-                    ", expected " + std::string(expected) +
-                    " (is another allocator in LD_PRELOAD?)";
+    report.detail =
+        "malloc resolves to " +
+        (report.library.empty() ? std::string("nothing") : report.library) +
+        ", expected " + std::string(expected) +
+        " (is another allocator in LD_PRELOAD?)";
     return report;
   }
   if (!ownership_ok) {
-    report.detail = "malloc resolves to " + report.library +
-                    " but the ownership check failed: " + std::string(ownership_detail);
+    report.detail =
+        "malloc resolves to " + report.library +
+        " but the ownership check failed: " + std::string(ownership_detail);
     return report;
   }
   report.ok = true;

@@ -35,12 +35,14 @@ class JemallocAllocator {
   }
 
   IdentityReport CheckIdentity() {
-    void* p = calloc(1, 100);  // calloc: GCC warns on sizing uninitialised memory
+    void* p =
+        calloc(1, 100);  // calloc: GCC warns on sizing uninitialised memory
     const bool owned = p != nullptr && sallocx(p, 0) >= 100;
     free(p);
     return ExpectMallocFrom("libjemalloc", owned,
-                            owned ? "sallocx sized a malloc'd block"
-                                  : "sallocx did not recognise a malloc'd block");
+                            owned
+                                ? "sallocx sized a malloc'd block"
+                                : "sallocx did not recognise a malloc'd block");
   }
 
   std::vector<AllocatorStat> Stats() {
@@ -48,8 +50,9 @@ class JemallocAllocator {
     std::size_t len = sizeof(epoch);
     mallctl("epoch", &epoch, &len, &epoch, len);  // refresh the cached stats
     std::vector<AllocatorStat> out;
-    for (const char* name : {"stats.allocated", "stats.active", "stats.resident",
-                             "stats.mapped", "stats.retained"}) {
+    for (const char* name :
+         {"stats.allocated", "stats.active", "stats.resident", "stats.mapped",
+          "stats.retained"}) {
       std::size_t value = 0;
       len = sizeof(value);
       if (mallctl(name, &value, &len, nullptr, 0) == 0)

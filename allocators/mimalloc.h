@@ -35,15 +35,16 @@ class MimallocAllocator {
     void* p = malloc(100);
     const bool owned = p != nullptr && mi_is_in_heap_region(p);
     free(p);
-    return ExpectMallocFrom("libmimalloc", owned,
-                            owned ? "mi_is_in_heap_region owns a malloc'd block"
-                                  : "a malloc'd block is outside mimalloc's heap");
+    return ExpectMallocFrom(
+        "libmimalloc", owned,
+        owned ? "mi_is_in_heap_region owns a malloc'd block"
+              : "a malloc'd block is outside mimalloc's heap");
   }
 
   std::vector<AllocatorStat> Stats() {
     std::size_t elapsed, user, sys, rss, peak_rss, commit, peak_commit, faults;
-    mi_process_info(&elapsed, &user, &sys, &rss, &peak_rss, &commit, &peak_commit,
-                    &faults);
+    mi_process_info(&elapsed, &user, &sys, &rss, &peak_rss, &commit,
+                    &peak_commit, &faults);
     return {{"current_rss", static_cast<double>(rss)},
             {"peak_rss", static_cast<double>(peak_rss)},
             {"current_commit", static_cast<double>(commit)},

@@ -36,13 +36,15 @@ class SystemAllocator {
     // glibc's own accounting must see a fresh block: a replacement malloc
     // (preloaded) leaves mallinfo2 untouched.
     const std::size_t before = mallinfo2().uordblks;
-    void* volatile p = std::malloc(4000);  // volatile: GCC elides malloc/free pairs
+    void* volatile p =
+        std::malloc(4000);  // volatile: GCC elides malloc/free pairs
     const std::size_t after = mallinfo2().uordblks;
     std::free(p);
     const bool owned = after >= before + 4000;
     return ExpectMallocFrom("libc.so", owned,
-                            owned ? "mallinfo2 counted a 4000-byte block"
-                                  : "mallinfo2 did not count a 4000-byte block");
+                            owned
+                                ? "mallinfo2 counted a 4000-byte block"
+                                : "mallinfo2 did not count a 4000-byte block");
   }
 
   std::vector<AllocatorStat> Stats() {

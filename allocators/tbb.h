@@ -19,14 +19,17 @@ class TbbAllocator {
   static constexpr const char* kName = "tbb";
 
   void* Allocate(std::size_t size, std::size_t align) {
-    return align == 0 ? scalable_malloc(size) : scalable_aligned_malloc(size, align);
+    return align == 0 ? scalable_malloc(size)
+                      : scalable_aligned_malloc(size, align);
   }
   void Deallocate(void* p, std::size_t) { scalable_free(p); }
   void* Reallocate(void* p, std::size_t, std::size_t size) {
     return scalable_realloc(p, size);
   }
   std::size_t UsableSize(void* p) { return scalable_msize(p); }
-  std::string Version() { return "oneTBB " TBB_VERSION_STRING " (compile-time)"; }
+  std::string Version() {
+    return "oneTBB " TBB_VERSION_STRING " (compile-time)";
+  }
 
   IdentityReport CheckIdentity() {
     // malloc must stay glibc's (no proxy), and scalable_malloc must be TBB's.
@@ -35,16 +38,21 @@ class TbbAllocator {
     void* p = scalable_malloc(100);
     const bool owned = p != nullptr && scalable_msize(p) >= 100;
     scalable_free(p);
-    if (report.ok && (tbb.find("libtbbmalloc") == std::string::npos || !owned)) {
+    if (report.ok &&
+        (tbb.find("libtbbmalloc") == std::string::npos || !owned)) {
       report.ok = false;
-      report.detail = "scalable_malloc resolves to " + tbb + ", expected libtbbmalloc";
+      report.detail =
+          "scalable_malloc resolves to " + tbb + ", expected libtbbmalloc";
     }
-    if (report.ok) report.detail = "scalable_msize sized a scalable_malloc'd block";
+    if (report.ok)
+      report.detail = "scalable_msize sized a scalable_malloc'd block";
     report.library = tbb;
     return report;
   }
 
-  void Purge() { scalable_allocation_command(TBBMALLOC_CLEAN_ALL_BUFFERS, nullptr); }
+  void Purge() {
+    scalable_allocation_command(TBBMALLOC_CLEAN_ALL_BUFFERS, nullptr);
+  }
 };
 
 /// libtbbmalloc_proxy replaces malloc/free/realloc process-wide; this adapter
@@ -63,18 +71,23 @@ class TbbProxyAllocator {
     return std::realloc(p, size);
   }
   std::size_t UsableSize(void* p) { return scalable_msize(p); }
-  std::string Version() { return "oneTBB " TBB_VERSION_STRING " proxy (compile-time)"; }
+  std::string Version() {
+    return "oneTBB " TBB_VERSION_STRING " proxy (compile-time)";
+  }
 
   IdentityReport CheckIdentity() {
     void* p = std::malloc(100);
     const bool owned = p != nullptr && scalable_msize(p) >= 100;
     std::free(p);
-    return ExpectMallocFrom("libtbbmalloc_proxy", owned,
-                            owned ? "scalable_msize sized a malloc'd block"
-                                  : "scalable_msize did not recognise a malloc'd block");
+    return ExpectMallocFrom(
+        "libtbbmalloc_proxy", owned,
+        owned ? "scalable_msize sized a malloc'd block"
+              : "scalable_msize did not recognise a malloc'd block");
   }
 
-  void Purge() { scalable_allocation_command(TBBMALLOC_CLEAN_ALL_BUFFERS, nullptr); }
+  void Purge() {
+    scalable_allocation_command(TBBMALLOC_CLEAN_ALL_BUFFERS, nullptr);
+  }
 };
 
 }  // namespace allocmark

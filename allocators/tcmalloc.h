@@ -1,5 +1,6 @@
 // `tcmalloc`: gperftools' tcmalloc (minimal build, no profiler hooks) through
-// its tc_ API; statistics and purge through MallocExtension.
+// its tc_ API (unsized free: see Deallocate); statistics and purge through
+// MallocExtension.
 #pragma once
 
 #include <gperftools/malloc_extension.h>
@@ -20,7 +21,10 @@ class TcmallocAllocator {
   void* Allocate(std::size_t size, std::size_t align) {
     return align == 0 ? tc_malloc(size) : tc_memalign(align, size);
   }
-  void Deallocate(void* p, std::size_t size) { tc_free_sized(p, size); }
+  // Unsized on purpose: gperftools 2.10's tc_free_sized corrupts the heap
+  // when given the size of a block that tc_realloc resized (allocmark's
+  // realloc-grow workload crashes in CentralFreeList::ReleaseToSpans).
+  void Deallocate(void* p, std::size_t) { tc_free(p); }
   void* Reallocate(void* p, std::size_t, std::size_t size) {
     return tc_realloc(p, size);
   }
@@ -36,12 +40,13 @@ class TcmallocAllocator {
 
   IdentityReport CheckIdentity() {
     void* p = malloc(100);
-    const bool owned = MallocExtension::instance()->GetOwnership(p) ==
-                       MallocExtension::kOwned;
+    const bool owned =
+        MallocExtension::instance()->GetOwnership(p) == MallocExtension::kOwned;
     free(p);
-    return ExpectMallocFrom("libtcmalloc", owned,
-                            owned ? "MallocExtension owns a malloc'd block"
-                                  : "MallocExtension does not own a malloc'd block");
+    return ExpectMallocFrom(
+        "libtcmalloc", owned,
+        owned ? "MallocExtension owns a malloc'd block"
+              : "MallocExtension does not own a malloc'd block");
   }
 
   std::vector<AllocatorStat> Stats() {

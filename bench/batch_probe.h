@@ -18,13 +18,15 @@ namespace allocmark {
 /// (outside the stream, before it starts) to estimate one op's cost, then
 /// returns the smallest power of two K with resolution <= 5 % of K * cost.
 template <Allocator A, class Clock>
-std::uint32_t ProbeBatch(A& alloc, const SizeSpec& sizes, const ClockCalibration& clock) {
+std::uint32_t ProbeBatch(A& alloc, const SizeSpec& sizes,
+                         const ClockCalibration& clock) {
   constexpr int kBlocks = 256, kRounds = 7;
   SizeSampler sampler(sizes);
   Rng rng(0x70726f6265ULL);
   std::uint64_t size[kBlocks];
   void* block[kBlocks];
-  for (auto& s : size) s = std::min<std::uint64_t>(sampler.Sample(rng), 1 << 20);
+  for (auto& s : size)
+    s = std::min<std::uint64_t>(sampler.Sample(rng), 1 << 20);
   const std::size_t align = sizes.align > 16 ? sizes.align : 0;
   std::vector<double> per_op;
   for (int round = 0; round < kRounds; ++round) {

@@ -20,8 +20,8 @@ std::vector<std::string> SplitList(const std::string& list) {
   std::size_t start = 0;
   while (start <= list.size()) {
     const std::size_t comma = list.find(',', start);
-    const std::string item =
-        list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const std::string item = list.substr(
+        start, comma == std::string::npos ? std::string::npos : comma - start);
     if (!item.empty()) out.push_back(item);
     if (comma == std::string::npos) break;
     start = comma + 1;
@@ -43,7 +43,8 @@ constexpr Known kAdapters[] = {
     {"tbb", "oneTBB scalable_malloc API (malloc stays glibc)"},
     {"tbb-proxy", "oneTBB libtbbmalloc_proxy as the process malloc"},
     {"tcmalloc", "gperftools tcmalloc_minimal: tc_malloc/tc_free_sized"},
-    {"lookaside", "allocmark lookaside lists over glibc (Windows-kernel style)"},
+    {"lookaside",
+     "allocmark lookaside lists over glibc (Windows-kernel style)"},
     {"null", "bump allocator that never frees: the harness's own cost"},
 };
 
@@ -59,7 +60,8 @@ void Probe(AdapterInfo& info, const std::vector<std::string>& args,
     info.version = j.value("version", "");
     info.library = j.value("library", "");
     info.available = j.value("ok", false);
-    if (!info.available) info.reason = j.value("detail", "identity check failed");
+    if (!info.available)
+      info.reason = j.value("detail", "identity check failed");
   } catch (const std::exception&) {
     info.reason = "identity probe failed: " + exit.Describe(20);
   }
@@ -79,11 +81,13 @@ std::vector<AdapterInfo> AdapterCatalog(const std::string& bin_dir) {
   }
   AdapterInfo kpool;
   kpool.name = "kpool";
-  kpool.description = "kernel pool through the allocmark driver (/dev/allocmark)";
+  kpool.description =
+      "kernel pool through the allocmark driver (/dev/allocmark)";
   kpool.worker = bin_dir + "/allocmark-worker-kpool";
   if (access("/dev/allocmark", F_OK) != 0) {
     kpool.reason =
-        "/dev/allocmark not present: load the driver with `scripts/driver load`, "
+        "/dev/allocmark not present: load the driver with `scripts/driver "
+        "load`, "
         "or run inside the VM with `allocmark run --vm`";
   } else {
     Probe(kpool, {kpool.worker, "--identity"}, {});
@@ -99,7 +103,9 @@ std::vector<AdapterInfo> SelectAdapters(const std::vector<AdapterInfo>& catalog,
   std::string names;
   for (const auto& a : catalog) names += (names.empty() ? "" : ", ") + a.name;
   const std::vector<std::string> items = SplitList(list);
-  if (items.empty()) throw SpecError("--allocators: empty list (accepted: all, " + names + ", preload:<lib.so>)");
+  if (items.empty())
+    throw SpecError("--allocators: empty list (accepted: all, " + names +
+                    ", preload:<lib.so>)");
   for (const std::string& item : items) {
     if (item == "all") {
       for (const auto& a : catalog) out.push_back(a);
@@ -115,7 +121,8 @@ std::vector<AdapterInfo> SelectAdapters(const std::vector<AdapterInfo>& catalog,
       info.description = "system worker with " + lib + " in LD_PRELOAD";
       info.worker = bin_dir + "/allocmark-worker-system";
       info.preload = fs::absolute(lib).string();
-      Probe(info, {info.worker, "--identity", "--expect-malloc-from", info.preload},
+      Probe(info,
+            {info.worker, "--identity", "--expect-malloc-from", info.preload},
             {"LD_PRELOAD=" + info.preload});
       out.push_back(std::move(info));
       continue;
@@ -128,8 +135,8 @@ std::vector<AdapterInfo> SelectAdapters(const std::vector<AdapterInfo>& catalog,
       }
     }
     if (!found)
-      throw SpecError("--allocators: unknown allocator '" + item + "' (accepted: all, " +
-                      names + ", preload:<lib.so>)");
+      throw SpecError("--allocators: unknown allocator '" + item +
+                      "' (accepted: all, " + names + ", preload:<lib.so>)");
   }
   return out;
 }
@@ -148,19 +155,21 @@ std::map<std::string, WorkloadSpec> LoadWorkloads(const std::string& dir) {
     const std::string name = spec.name;
     out.emplace(name, std::move(spec));
   }
-  if (ec) throw SpecError(dir + ": cannot list workload directory: " + ec.message());
+  if (ec)
+    throw SpecError(dir + ": cannot list workload directory: " + ec.message());
   return out;
 }
 
-std::vector<WorkloadSpec> SelectWorkloads(const std::map<std::string, WorkloadSpec>& all,
-                                          const std::string& list) {
+std::vector<WorkloadSpec> SelectWorkloads(
+    const std::map<std::string, WorkloadSpec>& all, const std::string& list) {
   std::vector<WorkloadSpec> out;
   std::string names;
   for (const auto& [name, spec] : all) {
     if (!spec.test_only) names += (names.empty() ? "" : ", ") + name;
   }
   const std::vector<std::string> items = SplitList(list);
-  if (items.empty()) throw SpecError("--workloads: empty list (accepted: all, " + names + ")");
+  if (items.empty())
+    throw SpecError("--workloads: empty list (accepted: all, " + names + ")");
   for (const std::string& item : items) {
     if (item == "all") {
       for (const auto& [name, spec] : all) {
@@ -171,8 +180,9 @@ std::vector<WorkloadSpec> SelectWorkloads(const std::map<std::string, WorkloadSp
     } else if (auto it = all.find(item); it != all.end()) {
       out.push_back(it->second);
     } else {
-      throw SpecError("--workloads: unknown workload '" + item + "' (accepted: all, " +
-                      names + ", or a path to a .json spec)");
+      throw SpecError("--workloads: unknown workload '" + item +
+                      "' (accepted: all, " + names +
+                      ", or a path to a .json spec)");
     }
   }
   return out;

@@ -11,12 +11,12 @@
 namespace allocmark {
 
 struct AdapterInfo {
-  std::string name;         ///< as given on the command line
+  std::string name;  ///< as given on the command line
   std::string description;
-  std::string worker;       ///< worker executable path
-  std::string preload;      ///< preload:<lib> cells: the library
+  std::string worker;   ///< worker executable path
+  std::string preload;  ///< preload:<lib> cells: the library
   bool available = false;
-  std::string reason;       ///< why not available
+  std::string reason;  ///< why not available
   std::string version;
   std::string library;
 };
@@ -39,8 +39,8 @@ std::string WorkloadDir();
 std::map<std::string, WorkloadSpec> LoadWorkloads(const std::string& dir);
 
 /// Resolves "a,b" / "all" / a path to a .json file; throws SpecError.
-std::vector<WorkloadSpec> SelectWorkloads(const std::map<std::string, WorkloadSpec>& all,
-                                          const std::string& list);
+std::vector<WorkloadSpec> SelectWorkloads(
+    const std::map<std::string, WorkloadSpec>& all, const std::string& list);
 
 std::vector<std::string> SplitList(const std::string& list);
 

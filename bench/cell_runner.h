@@ -30,10 +30,10 @@ struct CellOptions {
 struct CellMeasurement {
   StreamPlan plan;
   std::uint64_t digest = 0;
-  StreamCounts stream;            ///< what the streams asked for
-  std::vector<ThreadResult> threads;  ///< what each thread did
+  StreamCounts stream;                 ///< what the streams asked for
+  std::vector<ThreadResult> threads;   ///< what each thread did
   std::vector<ThreadLatency> latency;  ///< per thread, timed pass only
-  std::uint64_t wall_ticks = 0;   ///< replay only: generation is excluded
+  std::uint64_t wall_ticks = 0;        ///< replay only: generation is excluded
   std::uint64_t generate_ns = 0;  ///< time spent generating, for the record
   std::uint64_t chunks = 0;
   bool failed = false;
@@ -41,7 +41,8 @@ struct CellMeasurement {
 };
 
 template <Allocator A, class Clock>
-CellMeasurement RunCell(A& alloc, const WorkloadSpec& spec, const CellOptions& opt) {
+CellMeasurement RunCell(A& alloc, const WorkloadSpec& spec,
+                        const CellOptions& opt) {
   CellMeasurement m;
   StreamGenerator gen(spec, opt.threads, opt.ops_per_thread, opt.seed);
   m.plan = gen.plan();

@@ -5,11 +5,11 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define ALLOCMARK_CHECK(cond, msg)                                      \
-  do {                                                                  \
-    if (__builtin_expect(!(cond), 0)) {                                 \
-      std::fprintf(stderr, "%s:%d: check failed: %s: %s\n", __FILE__,  \
-                   __LINE__, #cond, msg);                               \
-      std::abort();                                                     \
-    }                                                                   \
+#define ALLOCMARK_CHECK(cond, msg)                                    \
+  do {                                                                \
+    if (__builtin_expect(!(cond), 0)) {                               \
+      std::fprintf(stderr, "%s:%d: check failed: %s: %s\n", __FILE__, \
+                   __LINE__, #cond, msg);                             \
+      std::abort();                                                   \
+    }                                                                 \
   } while (0)

@@ -54,8 +54,8 @@ int Run(const RunArgs& args) {
                       "' (accepted: quick, default, full)");
     plan.profile = args.profile;
     plan.threads = ParseThreadList(args.threads.empty() ? "1,2" : args.threads);
-    plan.repetitions = args.repetitions ? args.repetitions
-                       : plan.scale == Scale::kQuick ? 1
+    plan.repetitions = args.repetitions                ? args.repetitions
+                       : plan.scale == Scale::kQuick   ? 1
                        : plan.scale == Scale::kDefault ? 3
                                                        : 5;
     if (args.timeout_s <= 0) throw SpecError("--timeout: must be > 0 seconds");
@@ -64,17 +64,21 @@ int Run(const RunArgs& args) {
       char* end = nullptr;
       const unsigned long k = std::strtoul(args.batch.c_str(), &end, 10);
       if (*end != '\0' || k == 0 || k > 4096 || args.batch[0] == '-')
-        throw SpecError("--batch: expected auto or an integer in [1, 4096], got '" + args.batch + "'");
+        throw SpecError(
+            "--batch: expected auto or an integer in [1, 4096], got '" +
+            args.batch + "'");
       plan.batch = static_cast<std::uint32_t>(k);
     }
     if (args.ops) plan.ops_per_thread = args.ops;
     if (args.seed_set) plan.seed = args.seed;
     plan.latency = !args.no_latency;
     plan.check_contents = args.check;
-    plan.workloads = SelectWorkloads(LoadWorkloads(WorkloadDir()), args.workloads);
+    plan.workloads =
+        SelectWorkloads(LoadWorkloads(WorkloadDir()), args.workloads);
     for (const WorkloadSpec& w : plan.workloads) {
       for (std::uint32_t t : plan.threads) {
-        if (!(t == 1 && w.phases[0].cross_thread_share > 0)) ValidateForThreads(w, t);
+        if (!(t == 1 && w.phases[0].cross_thread_share > 0))
+          ValidateForThreads(w, t);
       }
     }
     plan.adapters = SelectAdapters(AdapterCatalog(bin), args.allocators, bin);
@@ -93,9 +97,11 @@ int Run(const RunArgs& args) {
   const ClockCalibration clock = Calibrate();
   const RunOutcome outcome = RunMatrix(plan, clock, MachineContext(clock));
   std::cout << ConsoleTable(outcome.results);
-  const std::string err = WriteFileAtomically(args.out, outcome.results.dump(1) + "\n");
+  const std::string err =
+      WriteFileAtomically(args.out, outcome.results.dump(1) + "\n");
   if (!err.empty()) {
-    std::fprintf(stderr, "allocmark: could not write results: %s\n", err.c_str());
+    std::fprintf(stderr, "allocmark: could not write results: %s\n",
+                 err.c_str());
     return 1;
   }
   std::printf("%d ok, %d failed, %d skipped; results in %s\n", outcome.cells_ok,
@@ -109,8 +115,10 @@ int List() {
   for (const AdapterInfo& a : AdapterCatalog(bin)) {
     std::printf("  %-10s %-9s %-28s %s\n", a.name.c_str(),
                 a.available ? "available" : "missing",
-                a.available ? a.version.substr(0, 28).c_str() : "-", a.description.c_str());
-    if (!a.available) std::printf("  %-10s           why: %s\n", "", a.reason.c_str());
+                a.available ? a.version.substr(0, 28).c_str() : "-",
+                a.description.c_str());
+    if (!a.available)
+      std::printf("  %-10s           why: %s\n", "", a.reason.c_str());
   }
   std::printf("  %-10s %-9s %-28s %s\n", "preload:<lib.so>", "", "",
               "any malloc replacement, run through LD_PRELOAD");
@@ -134,21 +142,32 @@ int Main(int argc, char** argv) {
   CLI::App app{"allocmark: a benchmark suite for memory allocators"};
   app.require_subcommand(1);
   RunArgs run;
-  CLI::App* run_cmd = app.add_subcommand("run", "run the allocator x workload x threads matrix");
-  run_cmd->add_option("--allocators", run.allocators, "a,b,... | all | preload:<lib.so>");
-  run_cmd->add_option("--workloads", run.workloads, "w,... | all | path/to/spec.json");
-  run_cmd->add_option("--threads", run.threads, "1,2,4 | 1..16 (powers of two) | 1..16:1");
-  run_cmd->add_option("--repetitions", run.repetitions, "repetitions per cell (interleaved)");
+  CLI::App* run_cmd = app.add_subcommand(
+      "run", "run the allocator x workload x threads matrix");
+  run_cmd->add_option("--allocators", run.allocators,
+                      "a,b,... | all | preload:<lib.so>");
+  run_cmd->add_option("--workloads", run.workloads,
+                      "w,... | all | path/to/spec.json");
+  run_cmd->add_option("--threads", run.threads,
+                      "1,2,4 | 1..16 (powers of two) | 1..16:1");
+  run_cmd->add_option("--repetitions", run.repetitions,
+                      "repetitions per cell (interleaved)");
   run_cmd->add_option("--profile", run.profile, "quick | default | full");
   run_cmd->add_option("--out", run.out, "results JSON (written atomically)");
-  run_cmd->add_option("--timeout", run.timeout_s, "seconds before a worker is killed");
+  run_cmd->add_option("--timeout", run.timeout_s,
+                      "seconds before a worker is killed");
   run_cmd->add_option("--batch", run.batch, "auto | K: ops per timed batch");
-  run_cmd->add_option("--ops", run.ops, "ops per thread, overriding the profile");
-  run_cmd->add_option("--seed", run.seed, "stream seed, overriding the spec's")->each([&](const std::string&) { run.seed_set = true; });
-  run_cmd->add_flag("--no-latency", run.no_latency, "skip the timed (latency) pass");
-  run_cmd->add_flag("--check", run.check, "fill and verify block contents (slow)");
+  run_cmd->add_option("--ops", run.ops,
+                      "ops per thread, overriding the profile");
+  run_cmd->add_option("--seed", run.seed, "stream seed, overriding the spec's")
+      ->each([&](const std::string&) { run.seed_set = true; });
+  run_cmd->add_flag("--no-latency", run.no_latency,
+                    "skip the timed (latency) pass");
+  run_cmd->add_flag("--check", run.check,
+                    "fill and verify block contents (slow)");
   run_cmd->add_flag("--quiet", run.quiet, "no progress line");
-  CLI::App* list_cmd = app.add_subcommand("list", "show adapters and workloads");
+  CLI::App* list_cmd =
+      app.add_subcommand("list", "show adapters and workloads");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

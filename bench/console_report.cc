@@ -45,7 +45,8 @@ struct Row {
 }  // namespace
 
 std::string ConsoleTable(const json& results) {
-  using Key = std::tuple<std::string, std::uint32_t, std::string>;  // workload, threads, allocator
+  using Key = std::tuple<std::string, std::uint32_t,
+                         std::string>;  // workload, threads, allocator
   std::map<Key, std::vector<const json*>> groups;
   std::vector<Key> order;
   for (const json& c : results["cells"]) {
@@ -67,8 +68,9 @@ std::string ConsoleTable(const json& results) {
   }
 
   std::vector<Row> rows;
-  rows.push_back({{"workload", "thr", "allocator", "ns/op", "Mops/s", "vs system", "alloc p50",
-                   "p99", "p99.9", "free p50", "p99", "p99.9", "timing", "peak RSS", "status"}});
+  rows.push_back({{"workload", "thr", "allocator", "ns/op", "Mops/s",
+                   "vs system", "alloc p50", "p99", "p99.9", "free p50", "p99",
+                   "p99.9", "timing", "peak RSS", "status"}});
   bool any_batched = false;
   for (const Key& k : order) {
     const auto& cells = groups[k];
@@ -81,7 +83,8 @@ std::string ConsoleTable(const json& results) {
       const std::string status = (*c)["status"];
       if (status != "ok") {
         (status == "failed" ? failed : skipped)++;
-        if (reason.empty() && (*c)["reason"].is_string()) reason = (*c)["reason"];
+        if (reason.empty() && (*c)["reason"].is_string())
+          reason = (*c)["reason"];
         continue;
       }
       ++ok;
@@ -96,8 +99,9 @@ std::string ConsoleTable(const json& results) {
         f99.push_back(lat["free"]["p99_ns"]);
         f999.push_back(lat["free"]["p999_ns"]);
         const json& t = (*c)["timing"];
-        timing = t["mode"] == "batched" ? "K=" + std::to_string(t["batch"].get<int>()) + "*"
-                                        : t["mode"].get<std::string>();
+        timing = t["mode"] == "batched"
+                     ? "K=" + std::to_string(t["batch"].get<int>()) + "*"
+                     : t["mode"].get<std::string>();
         any_batched |= t["mode"] == "batched";
       }
     }
@@ -111,12 +115,15 @@ std::string ConsoleTable(const json& results) {
     const double ns = median_ns[k];
     const auto base = baseline.find({std::get<0>(k), std::get<1>(k)});
     const bool have_lat = !a50.empty();
-    auto lat = [&](const std::vector<double>& v) { return have_lat ? Ns(Median(v)) : "-"; };
-    row.cols.insert(row.cols.end(),
-                    {Fmt("%.1f", ns), Fmt("%.1f", Median(mops)),
-                     base != baseline.end() ? Fmt("%.2fx", ns / base->second) : "-", lat(a50),
-                     lat(a99), lat(a999), lat(f50), lat(f99), lat(f999), timing,
-                     Bytes(Median(rss))});
+    auto lat = [&](const std::vector<double>& v) {
+      return have_lat ? Ns(Median(v)) : "-";
+    };
+    row.cols.insert(
+        row.cols.end(),
+        {Fmt("%.1f", ns), Fmt("%.1f", Median(mops)),
+         base != baseline.end() ? Fmt("%.2fx", ns / base->second) : "-",
+         lat(a50), lat(a99), lat(a999), lat(f50), lat(f99), lat(f999), timing,
+         Bytes(Median(rss))});
     std::string status = "ok";
     if (failed) status = std::to_string(failed) + " failed: " + reason;
     row.cols.push_back(status);
@@ -125,24 +132,30 @@ std::string ConsoleTable(const json& results) {
 
   std::vector<std::size_t> width(rows[0].cols.size(), 0);
   for (const Row& r : rows) {
-    for (std::size_t i = 0; i + 1 < r.cols.size(); ++i) width[i] = std::max(width[i], r.cols[i].size());
+    for (std::size_t i = 0; i + 1 < r.cols.size(); ++i)
+      width[i] = std::max(width[i], r.cols[i].size());
   }
   std::string out;
   for (const Row& r : rows) {
     for (std::size_t i = 0; i < r.cols.size(); ++i) {
       const bool left = i == 0 || i == 2 || i + 1 == r.cols.size();
       const std::string& s = r.cols[i];
-      const std::string pad(i + 1 < r.cols.size() ? width[i] - s.size() : 0, ' ');
+      const std::string pad(i + 1 < r.cols.size() ? width[i] - s.size() : 0,
+                            ' ');
       out += left ? s + pad : pad + s;
       if (i + 1 < r.cols.size()) out += "  ";
     }
     out += "\n";
   }
-  out += "latencies in ns (median of repetitions); ns/op = busy time per op per thread; "
-         "vs system = ns/op relative to glibc\n";
+  out +=
+      "latencies in ns (median of repetitions); ns/op = busy time per op per "
+      "thread; "
+      "vs system = ns/op relative to glibc\n";
   if (any_batched)
-    out += "* batched: the clock is too coarse for single calls, so percentiles are of "
-           "K-op batch averages (see README, Latency)\n";
+    out +=
+        "* batched: the clock is too coarse for single calls, so percentiles "
+        "are of "
+        "K-op batch averages (see README, Latency)\n";
   return out;
 }
 

@@ -29,7 +29,8 @@ std::string ReadFirstLine(const std::string& path) {
 json CpuModel() {
   std::ifstream in("/proc/cpuinfo");
   for (std::string line; std::getline(in, line);) {
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+    if (line.rfind("model name", 0) == 0)
+      return line.substr(line.find(':') + 2);
   }
   return nullptr;
 }
@@ -37,14 +38,16 @@ json CpuModel() {
 json Caches() {
   json caches = json::array();
   for (int i = 0; i < 8; ++i) {
-    const std::string base = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/";
+    const std::string base =
+        "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/";
     const std::string level = ReadFirstLine(base + "level");
     if (level.empty()) break;
-    caches.push_back({{"level", std::stoi(level)},
-                      {"type", ReadFirstLine(base + "type")},
-                      {"size", ReadFirstLine(base + "size")},
-                      {"line_bytes", ReadFirstLine(base + "coherency_line_size")},
-                      {"shared_cpus", ReadFirstLine(base + "shared_cpu_list")}});
+    caches.push_back(
+        {{"level", std::stoi(level)},
+         {"type", ReadFirstLine(base + "type")},
+         {"size", ReadFirstLine(base + "size")},
+         {"line_bytes", ReadFirstLine(base + "coherency_line_size")},
+         {"shared_cpus", ReadFirstLine(base + "shared_cpu_list")}});
   }
   return caches;
 }
@@ -52,7 +55,8 @@ json Caches() {
 json Virtualization() {
   std::ifstream in("/proc/cpuinfo");
   for (std::string line; std::getline(in, line);) {
-    if (line.rfind("flags", 0) == 0) return line.find(" hypervisor") != std::string::npos;
+    if (line.rfind("flags", 0) == 0)
+      return line.find(" hypervisor") != std::string::npos;
   }
   return nullptr;
 }
@@ -80,7 +84,8 @@ json MachineContext(const ClockCalibration& clock) {
       {"cores", sysconf(_SC_NPROCESSORS_ONLN)},
       {"caches", Caches()},
       {"hypervisor", Virtualization()},
-      {"cpu_scaling_governor", governor.empty() ? json(nullptr) : json(governor)},
+      {"cpu_scaling_governor",
+       governor.empty() ? json(nullptr) : json(governor)},
       {"kernel", std::string(u.sysname) + " " + u.release},
       {"glibc", GlibcVersion()},
       {"git_revision", ALLOCMARK_GIT_REVISION},

@@ -1,5 +1,6 @@
 // The result's context block: the machine, kernel, libraries, clock and build
-// a run happened on (after google/benchmark's context, plus what allocators need).
+// a run happened on (after google/benchmark's context, plus what allocators
+// need).
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -1,5 +1,6 @@
 // The op record: the unit of work every backend replays, user space and
-// kernel alike. Layout is fixed (16 bytes) and mirrored by driver/allocmark_uapi.h.
+// kernel alike. Layout is fixed (16 bytes) and mirrored by
+// driver/allocmark_uapi.h.
 #pragma once
 
 #include <cstdint>
@@ -30,9 +31,9 @@ struct Op {
   OpKind kind;
   std::uint8_t align_log2;  ///< alloc alignment; 0 means the default (16)
   Touch touch;
-  std::uint8_t tag;     ///< phase index; names a pool tag in the spec
-  std::uint32_t slot;   ///< index into the thread's slot table
-  std::uint64_t arg;    ///< size for alloc/realloc/free, mailbox for send/receive
+  std::uint8_t tag;    ///< phase index; names a pool tag in the spec
+  std::uint32_t slot;  ///< index into the thread's slot table
+  std::uint64_t arg;  ///< size for alloc/realloc/free, mailbox for send/receive
 };
 static_assert(sizeof(Op) == 16, "Op is part of the kernel ABI");
 

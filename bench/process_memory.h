@@ -8,7 +8,8 @@ namespace allocmark {
 
 struct ProcessMemory {
   std::uint64_t rss_bytes = 0;
-  std::uint64_t peak_rss_bytes = 0;  ///< ru_maxrss: high-water mark of the process
+  std::uint64_t peak_rss_bytes =
+      0;  ///< ru_maxrss: high-water mark of the process
   std::uint64_t minor_faults = 0;
   std::uint64_t major_faults = 0;
 };

@@ -46,20 +46,20 @@ struct ThreadResult {
   std::uint64_t realloc_bytes_copied = 0;  ///< min(old, new) of moved blocks
   std::uint64_t live_bytes = 0, peak_live_bytes = 0;
   std::uint64_t live_usable_bytes = 0, peak_usable_bytes = 0;
-  std::uint64_t busy_ticks = 0;   ///< this thread's replay time, clock ticks
+  std::uint64_t busy_ticks = 0;  ///< this thread's replay time, clock ticks
   std::uint64_t last_start_ticks = 0, last_end_ticks = 0;  ///< latest chunk
   std::uint64_t timed_segments = 0;
   std::uint64_t content_errors = 0;
-  std::uint64_t touch_sink = 0;   ///< read-back touches land here
+  std::uint64_t touch_sink = 0;  ///< read-back touches land here
   bool failed = false;
   char error[160] = {};
 };
 
 struct ReplayOptions {
-  bool timed = false;          ///< per-op / per-batch latency + accounting
-  std::uint32_t batch = 1;     ///< ops per timed segment (1 = per-op)
+  bool timed = false;       ///< per-op / per-batch latency + accounting
+  std::uint32_t batch = 1;  ///< ops per timed segment (1 = per-op)
   std::uint64_t overhead_ticks = 0;  ///< empty-interval cost, subtracted
-  bool check_contents = false; ///< fill blocks, verify on realloc and free
+  bool check_contents = false;  ///< fill blocks, verify on realloc and free
 };
 
 namespace internal {
@@ -128,7 +128,8 @@ class ReplayThread {
   }
 
   /// Called at every phase op with the phase index (memory sampling hook).
-  void (*on_phase)(void* context, std::uint32_t thread, std::uint8_t phase) = nullptr;
+  void (*on_phase)(void* context, std::uint32_t thread,
+                   std::uint8_t phase) = nullptr;
   void* on_phase_context = nullptr;
   std::uint32_t thread_index = 0;
   /// Set by any thread that failed, so peers stop waiting on its hand-offs.
@@ -158,13 +159,15 @@ class ReplayThread {
     std::size_t i = 0;
     while (i < n) {
       const OpKind kind = ops[i].kind;
-      if (kind != OpKind::kAlloc && kind != OpKind::kFree && kind != OpKind::kRealloc) {
+      if (kind != OpKind::kAlloc && kind != OpKind::kFree &&
+          kind != OpKind::kRealloc) {
         if (!Execute(ops[i])) return false;
         ++i;
         continue;
       }
       std::size_t end = i + 1;
-      while (end < n && end - i < options_.batch && ops[end].kind == kind) ++end;
+      while (end < n && end - i < options_.batch && ops[end].kind == kind)
+        ++end;
       for (std::size_t j = i; j < end; ++j) {
         if (!BeforeOp(ops[j], before_[j - i])) return false;
       }
@@ -185,12 +188,14 @@ class ReplayThread {
     return true;
   }
 
-  // The allocator call and the slot store: the only work inside a timed segment.
+  // The allocator call and the slot store: the only work inside a timed
+  // segment.
   bool Execute(const Op& op) {
     Slot& slot = slots_[op.slot];
     switch (op.kind) {
       case OpKind::kAlloc: {
-        const std::size_t align = op.align_log2 ? std::size_t{1} << op.align_log2 : 0;
+        const std::size_t align =
+            op.align_log2 ? std::size_t{1} << op.align_log2 : 0;
         void* p = alloc_.Allocate(op.arg, align);
         if (p == nullptr) return Fail("allocation of ", op.arg);
         slot.ptr = p;
@@ -200,7 +205,8 @@ class ReplayThread {
         alloc_.Deallocate(slot.ptr, op.arg);
         return true;
       case OpKind::kRealloc: {
-        void* p = alloc_.Reallocate(slot.ptr, slot.size_stamp & kSizeMask, op.arg);
+        void* p =
+            alloc_.Reallocate(slot.ptr, slot.size_stamp & kSizeMask, op.arg);
         if (p == nullptr) return Fail("reallocation to ", op.arg);
         slot.ptr = p;
         return true;
@@ -213,7 +219,8 @@ class ReplayThread {
           result_.live_usable_bytes -= alloc_.UsableSize(slot.ptr);
         }
         while (box.turn.load(std::memory_order_acquire) != 2 * use) {
-          if (Aborted()) return Fail("stopped waiting to send; another thread failed", 0);
+          if (Aborted())
+            return Fail("stopped waiting to send; another thread failed", 0);
           Pause();
         }
         box.ptr = slot.ptr;
@@ -227,18 +234,21 @@ class ReplayThread {
         Mailbox& box = mailboxes_[op.arg & 0xffffffffu];
         const std::uint64_t use = op.arg >> 32;
         while (box.turn.load(std::memory_order_acquire) != 2 * use + 1) {
-          if (Aborted()) return Fail("stopped waiting to receive; another thread failed", 0);
+          if (Aborted())
+            return Fail("stopped waiting to receive; another thread failed", 0);
           Pause();
         }
         slot.ptr = box.ptr;
         slot.size_stamp = box.size_stamp;
         box.turn.store(2 * use + 2, std::memory_order_release);
         ++result_.receives;
-        if (options_.timed) AddLive(slot.size_stamp & kSizeMask, alloc_.UsableSize(slot.ptr));
+        if (options_.timed)
+          AddLive(slot.size_stamp & kSizeMask, alloc_.UsableSize(slot.ptr));
         return true;
       }
       case OpKind::kPhase:
-        if (on_phase != nullptr) on_phase(on_phase_context, thread_index, op.tag);
+        if (on_phase != nullptr)
+          on_phase(on_phase_context, thread_index, op.tag);
         return true;
     }
     return true;
@@ -253,7 +263,8 @@ class ReplayThread {
     if (options_.timed && op.kind != OpKind::kPhase && slot.ptr != nullptr)
       before.old_usable = alloc_.UsableSize(slot.ptr);
     if (options_.check_contents && op.kind == OpKind::kFree &&
-        !internal::Verify(slot.ptr, op.arg, internal::StampOf(slot.size_stamp))) {
+        !internal::Verify(slot.ptr, op.arg,
+                          internal::StampOf(slot.size_stamp))) {
       ++result_.content_errors;
       return Fail("block contents changed before the free of ", op.arg);
     }
@@ -296,7 +307,9 @@ class ReplayThread {
             ++result_.content_errors;
             Fail("block contents lost across a realloc to ", op.arg);
           }
-          if (op.arg > old) std::memset(static_cast<char*>(slot.ptr) + old, stamp, op.arg - old);
+          if (op.arg > old)
+            std::memset(static_cast<char*>(slot.ptr) + old, stamp,
+                        op.arg - old);
         }
         slot.size_stamp = op.arg | static_cast<std::uint64_t>(stamp) << 56;
         internal::Touch(slot.ptr, op.arg, op.touch, stamp, result_);
@@ -315,7 +328,8 @@ class ReplayThread {
   void AddLive(std::uint64_t bytes, std::uint64_t usable) {
     result_.live_bytes += bytes;
     result_.live_usable_bytes += usable;
-    if (result_.live_bytes > result_.peak_live_bytes) result_.peak_live_bytes = result_.live_bytes;
+    if (result_.live_bytes > result_.peak_live_bytes)
+      result_.peak_live_bytes = result_.live_bytes;
     if (result_.live_usable_bytes > result_.peak_usable_bytes)
       result_.peak_usable_bytes = result_.live_usable_bytes;
   }

@@ -21,16 +21,19 @@ std::string CheckWritable(const std::string& path) {
   if (path.empty()) return "empty path";
   if (std::filesystem::is_directory(path)) return path + " is a directory";
   const std::string tmp = TempPathFor(path);
-  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  const int fd =
+      open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return tmp + ": " + std::strerror(errno);
   close(fd);
   unlink(tmp.c_str());
   return "";
 }
 
-std::string WriteFileAtomically(const std::string& path, const std::string& content) {
+std::string WriteFileAtomically(const std::string& path,
+                                const std::string& content) {
   const std::string tmp = TempPathFor(path);
-  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int fd =
+      open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return tmp + ": " + std::strerror(errno);
   std::size_t done = 0;
   while (done < content.size()) {

@@ -11,6 +11,7 @@ namespace allocmark {
 std::string CheckWritable(const std::string& path);
 
 /// Writes `content` to `path` atomically; returns an error message or "".
-std::string WriteFileAtomically(const std::string& path, const std::string& content);
+std::string WriteFileAtomically(const std::string& path,
+                                const std::string& content);
 
 }  // namespace allocmark

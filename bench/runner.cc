@@ -24,8 +24,8 @@ bool NeedsTwoThreads(const WorkloadSpec& spec) {
   return false;
 }
 
-json BaseCell(const AdapterInfo& a, const WorkloadSpec& w, std::uint32_t threads,
-              std::uint32_t rep, const RunPlan& plan) {
+json BaseCell(const AdapterInfo& a, const WorkloadSpec& w,
+              std::uint32_t threads, std::uint32_t rep, const RunPlan& plan) {
   return {{"allocator", a.name},
           {"workload", w.name},
           {"threads", threads},
@@ -41,32 +41,44 @@ json BaseCell(const AdapterInfo& a, const WorkloadSpec& w, std::uint32_t threads
 
 std::vector<std::string> WorkerArgs(const AdapterInfo& a, const WorkloadSpec& w,
                                     std::uint32_t threads, std::uint32_t rep,
-                                    const RunPlan& plan, const ClockCalibration& clock,
-                                    bool timed) {
-  std::vector<std::string> args = {a.worker,    "--workload", w.path,
-                                   "--threads", std::to_string(threads),
-                                   "--scale",   ScaleName(plan.scale),
-                                   "--timing",  timed ? "on" : "off",
-                                   "--repetition", std::to_string(rep)};
-  if (plan.ops_per_thread) args.insert(args.end(), {"--ops", std::to_string(*plan.ops_per_thread)});
-  if (plan.seed) args.insert(args.end(), {"--seed", std::to_string(*plan.seed)});
-  args.insert(args.end(), {"--batch", plan.batch ? std::to_string(plan.batch) : "auto"});
+                                    const RunPlan& plan,
+                                    const ClockCalibration& clock, bool timed) {
+  std::vector<std::string> args = {a.worker,
+                                   "--workload",
+                                   w.path,
+                                   "--threads",
+                                   std::to_string(threads),
+                                   "--scale",
+                                   ScaleName(plan.scale),
+                                   "--timing",
+                                   timed ? "on" : "off",
+                                   "--repetition",
+                                   std::to_string(rep)};
+  if (plan.ops_per_thread)
+    args.insert(args.end(), {"--ops", std::to_string(*plan.ops_per_thread)});
+  if (plan.seed)
+    args.insert(args.end(), {"--seed", std::to_string(*plan.seed)});
+  args.insert(args.end(),
+              {"--batch", plan.batch ? std::to_string(plan.batch) : "auto"});
   if (plan.check_contents) args.push_back("--check");
   if (clock.source == ClockSource::kTsc) {
     char buf[32];
     std::snprintf(buf, sizeof(buf), "%.9f", clock.ticks_per_ns);
     args.insert(args.end(), {"--ticks-per-ns", buf});
   }
-  if (!a.preload.empty()) args.insert(args.end(), {"--expect-malloc-from", a.preload});
+  if (!a.preload.empty())
+    args.insert(args.end(), {"--expect-malloc-from", a.preload});
   return args;
 }
 
 // One worker pass; returns its record, or a failed record with the reason.
-json RunPass(const std::vector<std::string>& args, const AdapterInfo& a, double timeout_s) {
+json RunPass(const std::vector<std::string>& args, const AdapterInfo& a,
+             double timeout_s) {
   std::vector<std::string> env;
   if (!a.preload.empty()) env.push_back("LD_PRELOAD=" + a.preload);
   const WorkerExit exit = RunWorker(args, env, timeout_s);
-  if (!exit.timed_out && exit.signal == 0 && (exit.exit_code == 0 || exit.exit_code == 1)) {
+  if (!exit.timed_out && exit.signal == 0 &&
+      (exit.exit_code == 0 || exit.exit_code == 1)) {
     try {
       json record = json::parse(exit.out);
       if (record.is_object()) return record;
@@ -79,25 +91,30 @@ json RunPass(const std::vector<std::string>& args, const AdapterInfo& a, double 
 json MergeCell(json cell, const json& untimed, const json* timed) {
   if (untimed.value("status", "failed") != "ok") {
     cell["status"] = "failed";
-    cell["reason"] = "throughput pass: " + untimed.value("reason", std::string("unknown"));
+    cell["reason"] =
+        "throughput pass: " + untimed.value("reason", std::string("unknown"));
     return cell;
   }
-  for (const char* key : {"allocator_version", "library", "identity", "seed", "ops_per_thread",
-                          "stream_digest", "ops", "records", "counts", "complete", "wall_ns",
-                          "ns_per_op", "mops_per_s", "per_thread", "generate_ns", "chunks"})
+  for (const char* key :
+       {"allocator_version", "library", "identity", "seed", "ops_per_thread",
+        "stream_digest", "ops", "records", "counts", "complete", "wall_ns",
+        "ns_per_op", "mops_per_s", "per_thread", "generate_ns", "chunks"})
     cell[key] = untimed[key];
   cell["status"] = untimed.value("complete", false) ? "ok" : "failed";
-  if (!untimed.value("complete", false)) cell["reason"] = "ops executed differ from the stream";
-  json timing = {{"mode", "untimed"}, {"batch", nullptr}, {"batch_auto", nullptr},
-                 {"untimed_ns_per_op", untimed["ns_per_op"]}, {"timed_ns_per_op", nullptr},
-                 {"timing_cost_pct", nullptr}};
+  if (!untimed.value("complete", false))
+    cell["reason"] = "ops executed differ from the stream";
+  json timing = {
+      {"mode", "untimed"},          {"batch", nullptr},
+      {"batch_auto", nullptr},      {"untimed_ns_per_op", untimed["ns_per_op"]},
+      {"timed_ns_per_op", nullptr}, {"timing_cost_pct", nullptr}};
   cell["latency"] = nullptr;
   cell["memory"] = untimed["memory"];
   if (timed != nullptr) {
     const json& t = *timed;
     if (t.value("status", "failed") != "ok") {
       cell["status"] = "failed";
-      cell["reason"] = "latency pass: " + t.value("reason", std::string("unknown"));
+      cell["reason"] =
+          "latency pass: " + t.value("reason", std::string("unknown"));
     } else if (t["stream_digest"] != untimed["stream_digest"]) {
       cell["status"] = "failed";
       cell["reason"] = "latency pass replayed a different stream";
@@ -111,7 +128,8 @@ json MergeCell(json cell, const json& untimed, const json* timed) {
       timing["timing_cost_pct"] = u > 0 ? (v - u) / u * 100 : 0.0;
       cell["latency"] = t["latency"];
       cell["latency_per_thread"] = json::array();
-      for (const json& pt : t["per_thread"]) cell["latency_per_thread"].push_back(pt["latency"]);
+      for (const json& pt : t["per_thread"])
+        cell["latency_per_thread"].push_back(pt["latency"]);
       cell["memory"] = t["memory"];  // accounted: live and usable bytes
     }
   }
@@ -123,19 +141,22 @@ json MergeCell(json cell, const json& untimed, const json* timed) {
 void CheckDigests(json& cells) {
   std::map<std::string, std::map<std::string, int>> digests;
   auto key = [](const json& c) {
-    return c["workload"].get<std::string>() + "/" + std::to_string(c["threads"].get<int>()) +
-           "/" + c["scale"].get<std::string>() + "/" + c["seed"].dump() + "/" +
+    return c["workload"].get<std::string>() + "/" +
+           std::to_string(c["threads"].get<int>()) + "/" +
+           c["scale"].get<std::string>() + "/" + c["seed"].dump() + "/" +
            c["ops_per_thread"].dump();
   };
   for (const json& c : cells) {
-    if (c["status"] == "ok") ++digests[key(c)][c["stream_digest"].get<std::string>()];
+    if (c["status"] == "ok")
+      ++digests[key(c)][c["stream_digest"].get<std::string>()];
   }
   for (json& c : cells) {
     if (c["status"] != "ok") continue;
     const auto& seen = digests[key(c)];
     if (seen.size() > 1) {
       c["status"] = "failed";
-      c["reason"] = "stream digest differs from other allocators' for the same workload";
+      c["reason"] =
+          "stream digest differs from other allocators' for the same workload";
     }
   }
 }
@@ -147,9 +168,11 @@ std::vector<std::uint32_t> ParseThreadList(const std::string& text) {
     char* end = nullptr;
     errno = 0;
     const unsigned long v = std::strtoul(s.c_str(), &end, 10);
-    if (s.empty() || s[0] == '-' || *end != '\0' || errno != 0 || v == 0 || v > kMaxThreads)
+    if (s.empty() || s[0] == '-' || *end != '\0' || errno != 0 || v == 0 ||
+        v > kMaxThreads)
       throw SpecError("--threads: '" + s + "' is not a thread count in [1, " +
-                      std::to_string(kMaxThreads) + "] (use 1,2,4 or 1..16 or 1..16:1)");
+                      std::to_string(kMaxThreads) +
+                      "] (use 1,2,4 or 1..16 or 1..16:1)");
     return static_cast<std::uint32_t>(v);
   };
   std::vector<std::uint32_t> out;
@@ -167,10 +190,13 @@ std::vector<std::uint32_t> ParseThreadList(const std::string& text) {
       rest = rest.substr(0, colon);
     }
     const std::uint32_t hi = number(rest);
-    if (lo > hi) throw SpecError("--threads: range '" + item + "' runs backwards");
-    for (std::uint32_t t = lo; t <= hi; t = step ? t + step : t * 2) out.push_back(t);
+    if (lo > hi)
+      throw SpecError("--threads: range '" + item + "' runs backwards");
+    for (std::uint32_t t = lo; t <= hi; t = step ? t + step : t * 2)
+      out.push_back(t);
   }
-  if (out.empty()) throw SpecError("--threads: empty list (use 1,2,4 or 1..16)");
+  if (out.empty())
+    throw SpecError("--threads: empty list (use 1,2,4 or 1..16)");
   return out;
 }
 
@@ -178,8 +204,8 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
                      const json& context) {
   RunOutcome outcome;
   json cells = json::array();
-  const std::size_t total =
-      plan.repetitions * plan.workloads.size() * plan.threads.size() * plan.adapters.size();
+  const std::size_t total = plan.repetitions * plan.workloads.size() *
+                            plan.threads.size() * plan.adapters.size();
   std::size_t done = 0;
   // Interleaved: repetition r of every cell before r + 1, so slow drift of
   // the machine spreads over all allocators instead of favouring one.
@@ -189,8 +215,9 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
         for (const AdapterInfo& a : plan.adapters) {
           ++done;
           if (plan.progress) {
-            std::fprintf(stderr, "\r\033[K[%zu/%zu] rep %u %s %s x%u", done, total, rep + 1,
-                         a.name.c_str(), w.name.c_str(), threads);
+            std::fprintf(stderr, "\r\033[K[%zu/%zu] rep %u %s %s x%u", done,
+                         total, rep + 1, a.name.c_str(), w.name.c_str(),
+                         threads);
             std::fflush(stderr);
           }
           json cell = BaseCell(a, w, threads, rep, plan);
@@ -199,13 +226,15 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
           } else if (threads == 1 && NeedsTwoThreads(w)) {
             cell["reason"] = "cross-thread workload needs at least 2 threads";
           } else {
-            const json untimed = RunPass(WorkerArgs(a, w, threads, rep, plan, clock, false), a,
-                                         plan.timeout_s);
+            const json untimed =
+                RunPass(WorkerArgs(a, w, threads, rep, plan, clock, false), a,
+                        plan.timeout_s);
             json timed;
             if (plan.latency && untimed.value("status", "") == "ok")
-              timed = RunPass(WorkerArgs(a, w, threads, rep, plan, clock, true), a,
-                              plan.timeout_s);
-            cell = MergeCell(std::move(cell), untimed, timed.is_null() ? nullptr : &timed);
+              timed = RunPass(WorkerArgs(a, w, threads, rep, plan, clock, true),
+                              a, plan.timeout_s);
+            cell = MergeCell(std::move(cell), untimed,
+                             timed.is_null() ? nullptr : &timed);
           }
           cells.push_back(std::move(cell));
         }
@@ -221,13 +250,19 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
   }
   json adapters = json::array();
   for (const AdapterInfo& a : plan.adapters) {
-    adapters.push_back({{"name", a.name}, {"available", a.available},
-                        {"reason", a.available ? json(nullptr) : json(a.reason)},
-                        {"version", a.version}, {"library", a.library}});
+    adapters.push_back(
+        {{"name", a.name},
+         {"available", a.available},
+         {"reason", a.available ? json(nullptr) : json(a.reason)},
+         {"version", a.version},
+         {"library", a.library}});
   }
-  json run = {{"profile", plan.profile}, {"scale", ScaleName(plan.scale)},
-              {"repetitions", plan.repetitions}, {"timeout_s", plan.timeout_s},
-              {"latency_pass", plan.latency}, {"check_contents", plan.check_contents},
+  json run = {{"profile", plan.profile},
+              {"scale", ScaleName(plan.scale)},
+              {"repetitions", plan.repetitions},
+              {"timeout_s", plan.timeout_s},
+              {"latency_pass", plan.latency},
+              {"check_contents", plan.check_contents},
               {"batch", plan.batch ? json(plan.batch) : json("auto")}};
   outcome.results = {{"schema_version", kSchemaVersion},
                      {"context", context},

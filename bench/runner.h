@@ -25,8 +25,8 @@ struct RunPlan {
   std::optional<std::uint64_t> ops_per_thread;
   std::optional<std::uint64_t> seed;
   double timeout_s = 120;
-  bool latency = true;        ///< run the timed pass as well
-  std::uint32_t batch = 0;    ///< 0: auto
+  bool latency = true;      ///< run the timed pass as well
+  std::uint32_t batch = 0;  ///< 0: auto
   bool check_contents = false;
   bool progress = false;
 };

@@ -9,7 +9,8 @@ namespace allocmark {
 
 SizeSampler::SizeSampler(const SizeSpec& spec) : spec_(spec) {
   double sum = 0;
-  for (const auto& entry : spec_.table) cumulative_.push_back(sum += entry.second);
+  for (const auto& entry : spec_.table)
+    cumulative_.push_back(sum += entry.second);
 }
 
 std::uint64_t SizeSampler::Sample(Rng& rng) const {
@@ -23,7 +24,8 @@ std::uint64_t SizeSampler::Sample(Rng& rng) const {
       return spec_.min + rng.Below(spec_.max - spec_.min + 1);
     case SizeDist::kLogUniform:
       // Uniform in log(size) over [min, max + 1) so max is reachable.
-      x = std::exp(std::log(lo) + rng.Unit() * (std::log(hi + 1) - std::log(lo)));
+      x = std::exp(std::log(lo) +
+                   rng.Unit() * (std::log(hi + 1) - std::log(lo)));
       break;
     case SizeDist::kPareto: {
       // Truncated Pareto on [min, max + 1): invert its CDF.
@@ -35,9 +37,10 @@ std::uint64_t SizeSampler::Sample(Rng& rng) const {
     }
     case SizeDist::kTable: {
       const double r = rng.Unit() * cumulative_.back();
-      const auto it = std::upper_bound(cumulative_.begin(), cumulative_.end(), r);
-      const std::size_t i =
-          std::min<std::size_t>(it - cumulative_.begin(), cumulative_.size() - 1);
+      const auto it =
+          std::upper_bound(cumulative_.begin(), cumulative_.end(), r);
+      const std::size_t i = std::min<std::size_t>(it - cumulative_.begin(),
+                                                  cumulative_.size() - 1);
       return spec_.table[i].first;
     }
   }

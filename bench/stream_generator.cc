@@ -68,8 +68,10 @@ struct StreamGenerator::ThreadState {
   }
 };
 
-StreamGenerator::StreamGenerator(const WorkloadSpec& spec, std::uint32_t threads,
-                                 std::uint64_t ops_per_thread, std::uint64_t seed)
+StreamGenerator::StreamGenerator(const WorkloadSpec& spec,
+                                 std::uint32_t threads,
+                                 std::uint64_t ops_per_thread,
+                                 std::uint64_t seed)
     : spec_(spec) {
   plan_.threads = threads;
   plan_.ops_per_thread = ops_per_thread;
@@ -86,7 +88,8 @@ StreamGenerator::StreamGenerator(const WorkloadSpec& spec, std::uint32_t threads
   std::uint64_t seed_state = seed ^ 0x616c6c6f636d6b21ULL;  // "allocmk!"
   for (std::uint32_t t = 0; t < threads; ++t) {
     auto ts = std::make_unique<ThreadState>(SplitMix64(seed_state));
-    for (std::uint32_t s = plan_.slots_per_thread; s-- > 0;) ts->free_slots.push_back(s);
+    for (std::uint32_t s = plan_.slots_per_thread; s-- > 0;)
+      ts->free_slots.push_back(s);
     threads_.push_back(std::move(ts));
   }
 }
@@ -142,9 +145,11 @@ bool StreamGenerator::Step(std::uint32_t t, std::span<Op> buffer,
     const PendingHandOff h = ts.inbox.front();
     ts.inbox.pop_front();
     const std::uint32_t slot = ts.free_slots.back();
-    ts.Emit({OpKind::kReceive, 0, Touch::kNone, h.tag, slot, MailboxArg(h.mailbox, h.use)},
+    ts.Emit({OpKind::kReceive, 0, Touch::kNone, h.tag, slot,
+             MailboxArg(h.mailbox, h.use)},
             buffer, filled);
-    ts.Emit({OpKind::kFree, 0, Touch::kNone, h.tag, slot, h.size}, buffer, filled);
+    ts.Emit({OpKind::kFree, 0, Touch::kNone, h.tag, slot, h.size}, buffer,
+            filled);
     ++ts.counts.receives;
     ++ts.counts.frees;
     ++ts.counts.cross_thread_frees;
@@ -158,22 +163,27 @@ bool StreamGenerator::Step(std::uint32_t t, std::span<Op> buffer,
       while (true) {
         const bool last = ts.phase + 1 == spec_.phases.size();
         std::uint64_t len = static_cast<std::uint64_t>(
-            spec_.phases[ts.phase].share * static_cast<double>(plan_.ops_per_thread));
-        ts.phase_end = last ? plan_.ops_per_thread
-                            : std::min(plan_.ops_per_thread, ts.budget_done + len);
+            spec_.phases[ts.phase].share *
+            static_cast<double>(plan_.ops_per_thread));
+        ts.phase_end =
+            last ? plan_.ops_per_thread
+                 : std::min(plan_.ops_per_thread, ts.budget_done + len);
         if (ts.phase_end > ts.budget_done || last) break;
         ++ts.phase;
       }
       ts.started = true;
-      ts.Emit({OpKind::kPhase, 0, Touch::kNone, static_cast<std::uint8_t>(ts.phase), 0, 0},
+      ts.Emit({OpKind::kPhase, 0, Touch::kNone,
+               static_cast<std::uint8_t>(ts.phase), 0, 0},
               buffer, filled);
     }
     const PhaseSpec& phase = spec_.phases[ts.phase];
     const bool consumer = phase.hand_off == HandOff::kProducerConsumer &&
-                          phase.cross_thread_share > 0 && plan_.threads > 1 && t % 2 == 1;
+                          phase.cross_thread_share > 0 && plan_.threads > 1 &&
+                          t % 2 == 1;
     if (!consumer) EmitOwnOp(t, ts, phase, buffer, filled);
     ++ts.budget_done;
-    ts.counts.max_live = std::max<std::uint64_t>(ts.counts.max_live, ts.live.size());
+    ts.counts.max_live =
+        std::max<std::uint64_t>(ts.counts.max_live, ts.live.size());
     return true;
   }
 
@@ -196,8 +206,8 @@ void StreamGenerator::EmitOwnOp(std::uint32_t t, ThreadState& ts,
   enum { kAlloc, kFree, kRealloc } choice;
   const std::size_t n = ts.live.size();
   const bool full = n >= phase.working_set || ts.free_slots.size() <= 1;
-  const bool batch =
-      phase.lifetime == Lifetime::kBatch || phase.lifetime == Lifetime::kReverse;
+  const bool batch = phase.lifetime == Lifetime::kBatch ||
+                     phase.lifetime == Lifetime::kReverse;
   const double r = ts.rng.Unit();
   if (batch) {
     if (ts.filling && full) ts.filling = false;
@@ -213,9 +223,9 @@ void StreamGenerator::EmitOwnOp(std::uint32_t t, ThreadState& ts,
     const double rest = phase.free_share + phase.realloc_share;
     choice = (rest == 0 || r * rest < phase.free_share) ? kFree : kRealloc;
   } else {
-    choice = r < phase.alloc_share                       ? kAlloc
+    choice = r < phase.alloc_share                      ? kAlloc
              : r < phase.alloc_share + phase.free_share ? kFree
-                                                         : kRealloc;
+                                                        : kRealloc;
   }
 
   if (choice == kRealloc) {
@@ -226,14 +236,23 @@ void StreamGenerator::EmitOwnOp(std::uint32_t t, ThreadState& ts,
     if (obj.align_log2 == 0) {
       std::uint64_t size = obj.size;
       switch (phase.realloc.policy) {
-        case ReallocPolicy::kStep: size = obj.size + phase.realloc.step; break;
-        case ReallocPolicy::kDouble: size = obj.size * 2; break;
-        case ReallocPolicy::kShrink: size = std::max<std::uint64_t>(1, obj.size / 2); break;
-        case ReallocPolicy::kRandom: size = samplers_[ts.phase].Sample(ts.rng); break;
+        case ReallocPolicy::kStep:
+          size = obj.size + phase.realloc.step;
+          break;
+        case ReallocPolicy::kDouble:
+          size = obj.size * 2;
+          break;
+        case ReallocPolicy::kShrink:
+          size = std::max<std::uint64_t>(1, obj.size / 2);
+          break;
+        case ReallocPolicy::kRandom:
+          size = samplers_[ts.phase].Sample(ts.rng);
+          break;
       }
       size = std::min(size, phase.realloc.max);
       obj.size = size;
-      ts.Emit({OpKind::kRealloc, 0, phase.touch, obj.tag, obj.slot, size}, buffer, filled);
+      ts.Emit({OpKind::kRealloc, 0, phase.touch, obj.tag, obj.slot, size},
+              buffer, filled);
       ++ts.counts.reallocs;
       return;
     }
@@ -249,7 +268,8 @@ void StreamGenerator::EmitOwnOp(std::uint32_t t, ThreadState& ts,
     ts.free_slots.pop_back();
     const auto tag = static_cast<std::uint8_t>(ts.phase);
     ts.live.push_back({slot, tag, align_log2, size});
-    ts.Emit({OpKind::kAlloc, align_log2, phase.touch, tag, slot, size}, buffer, filled);
+    ts.Emit({OpKind::kAlloc, align_log2, phase.touch, tag, slot, size}, buffer,
+            filled);
     ++ts.counts.allocs;
     ts.counts.bytes_allocated += size;
     return;
@@ -258,10 +278,16 @@ void StreamGenerator::EmitOwnOp(std::uint32_t t, ThreadState& ts,
   std::size_t victim = 0;
   switch (phase.lifetime) {
     case Lifetime::kLifo:
-    case Lifetime::kReverse: victim = n - 1; break;
+    case Lifetime::kReverse:
+      victim = n - 1;
+      break;
     case Lifetime::kFifo:
-    case Lifetime::kBatch: victim = 0; break;
-    case Lifetime::kRandom: victim = ts.rng.Below(n); break;
+    case Lifetime::kBatch:
+      victim = 0;
+      break;
+    case Lifetime::kRandom:
+      victim = ts.rng.Below(n);
+      break;
   }
   EmitFree(t, ts, phase, victim, true, buffer, filled);
 }
@@ -281,11 +307,13 @@ void StreamGenerator::EmitFree(std::uint32_t t, ThreadState& ts,
   }
   ts.free_slots.push_back(obj.slot);
 
-  const bool cross = allow_cross && plan_.threads > 1 && phase.cross_thread_share > 0 &&
+  const bool cross = allow_cross && plan_.threads > 1 &&
+                     phase.cross_thread_share > 0 &&
                      (phase.cross_thread_share >= 1 ||
                       ts.rng.Unit() < phase.cross_thread_share);
   if (!cross) {
-    ts.Emit({OpKind::kFree, 0, Touch::kNone, obj.tag, obj.slot, obj.size}, buffer, filled);
+    ts.Emit({OpKind::kFree, 0, Touch::kNone, obj.tag, obj.slot, obj.size},
+            buffer, filled);
     ++ts.counts.frees;
     return;
   }
@@ -300,7 +328,8 @@ void StreamGenerator::EmitFree(std::uint32_t t, ThreadState& ts,
     ALLOCMARK_CHECK(mailbox < plan_.mailboxes, "mailbox bound exceeded");
   }
   const std::uint32_t use = mailbox_uses_[mailbox]++;
-  ts.Emit({OpKind::kSend, 0, Touch::kNone, obj.tag, obj.slot, MailboxArg(mailbox, use)},
+  ts.Emit({OpKind::kSend, 0, Touch::kNone, obj.tag, obj.slot,
+           MailboxArg(mailbox, use)},
           buffer, filled);
   ++ts.counts.sends;
   threads_[peer]->inbox.push_back({mailbox, use, obj.size, obj.tag});

@@ -28,10 +28,11 @@ struct StreamPlan {
 struct StreamCounts {
   std::uint64_t ops = 0;  ///< all records, including send/receive/phase
   std::uint64_t allocs = 0, frees = 0, reallocs = 0, sends = 0, receives = 0;
-  std::uint64_t cross_thread_frees = 0;  ///< frees of blocks another thread allocated
-  std::uint64_t bytes_allocated = 0;     ///< sum of requested alloc sizes
-  std::uint64_t leaked_blocks = 0;       ///< intended leaks left live at the end
-  std::uint64_t max_live = 0;            ///< peak live objects of this thread
+  std::uint64_t cross_thread_frees =
+      0;  ///< frees of blocks another thread allocated
+  std::uint64_t bytes_allocated = 0;  ///< sum of requested alloc sizes
+  std::uint64_t leaked_blocks = 0;    ///< intended leaks left live at the end
+  std::uint64_t max_live = 0;         ///< peak live objects of this thread
 
   void Add(const StreamCounts& o);
 };
@@ -63,9 +64,10 @@ class StreamGenerator {
   void EmitOwnOp(std::uint32_t t, ThreadState& ts, const PhaseSpec& phase,
                  std::span<Op> buffer, std::size_t& filled);
   void EmitFree(std::uint32_t t, ThreadState& ts, const PhaseSpec& phase,
-                std::size_t victim_index, bool allow_cross, std::span<Op> buffer,
-                std::size_t& filled);
-  std::uint32_t PickPeer(std::uint32_t t, ThreadState& ts, const PhaseSpec& phase);
+                std::size_t victim_index, bool allow_cross,
+                std::span<Op> buffer, std::size_t& filled);
+  std::uint32_t PickPeer(std::uint32_t t, ThreadState& ts,
+                         const PhaseSpec& phase);
 
   const WorkloadSpec& spec_;
   StreamPlan plan_;

@@ -35,22 +35,30 @@ IdentityReport CheckPreload(const std::string& expected) {
                     std::strcmp(want, got) == 0;
   r.ok = same;
   r.detail = same ? "malloc resolves to the preloaded " + expected
-                  : "malloc resolves to " + r.library + ", expected the preloaded " +
-                        expected + " (is LD_PRELOAD set and the library a malloc?)";
+                  : "malloc resolves to " + r.library +
+                        ", expected the preloaded " + expected +
+                        " (is LD_PRELOAD set and the library a malloc?)";
   return r;
 }
 
-// Test-only fault switch: lets the crash-containment tests kill a worker in
-// a chosen way after start-up.
-void MaybeInjectFault() {
-  const char* fault = std::getenv("ALLOCMARK_TEST_FAULT");
-  if (fault == nullptr) return;
-  if (std::strcmp(fault, "segv") == 0) raise(SIGSEGV);
-  if (std::strcmp(fault, "abort") == 0) std::abort();
-  if (std::strcmp(fault, "hang") == 0) {
+// Test-only fault switch, ALLOCMARK_TEST_FAULT=<kind>:<adapter>: lets the
+// crash-containment tests kill one adapter's workers in a chosen way.
+void MaybeInjectFault(const std::string& adapter) {
+  const char* env = std::getenv("ALLOCMARK_TEST_FAULT");
+  if (env == nullptr) return;
+  const std::string spec = env;
+  const std::size_t colon = spec.find(':');
+  if (colon == std::string::npos || spec.substr(colon + 1) != adapter) return;
+  const std::string kind = spec.substr(0, colon);
+  if (kind == "segv") raise(SIGSEGV);
+  if (kind == "abort") std::abort();
+  if (kind == "hang") {
     while (true) pause();
   }
-  if (std::strcmp(fault, "exit3") == 0) std::_Exit(3);
+  if (kind == "garbage") {
+    std::cout << "not json\n";
+    std::exit(0);
+  }
 }
 
 template <class A>
@@ -119,18 +127,20 @@ int Main(int argc, char** argv) {
   if (options.ticks_per_ns) {
     ClockCalibration known;
     known.source = PreferredClockSource();
-    known.ticks_per_ns = known.source == ClockSource::kTsc ? *options.ticks_per_ns : 1.0;
+    known.ticks_per_ns =
+        known.source == ClockSource::kTsc ? *options.ticks_per_ns : 1.0;
     ctx.clock = CalibrateWithFrequency(known);
   } else {
     ctx.clock = Calibrate();
   }
   cell.replay.overhead_ticks = ctx.clock.overhead_ticks;
-  MaybeInjectFault();
+  MaybeInjectFault(std::string(Adapter::kName));
 
   CellMeasurement m = WithClock(ctx.clock.source, [&]<class Clock>(Clock) {
     ctx.batch = options.batch;
     if (options.timed && ctx.batch == 0)
-      ctx.batch = ProbeBatch<Adapter, Clock>(alloc, spec.phases[0].sizes, ctx.clock);
+      ctx.batch =
+          ProbeBatch<Adapter, Clock>(alloc, spec.phases[0].sizes, ctx.clock);
     if (!options.timed) ctx.batch = 1;
     cell.replay.batch = ctx.batch;
     ctx.memory_before = ReadProcessMemory();

@@ -14,12 +14,13 @@ namespace {
   std::exit(2);
 }
 
-std::uint64_t ParseU64(const std::string& flag, const char* text, std::uint64_t lo,
-                       std::uint64_t hi) {
+std::uint64_t ParseU64(const std::string& flag, const char* text,
+                       std::uint64_t lo, std::uint64_t hi) {
   char* end = nullptr;
   errno = 0;
   const unsigned long long v = std::strtoull(text, &end, 10);
-  if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || v < lo || v > hi)
+  if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || v < lo ||
+      v > hi)
     Usage(flag + ": expected an integer in [" + std::to_string(lo) + ", " +
           std::to_string(hi) + "], got '" + text + "'");
   return v;
@@ -40,21 +41,27 @@ WorkerOptions ParseWorkerOptions(int argc, char** argv) {
     } else if (flag == "--workload") {
       o.workload_path = value();
     } else if (flag == "--threads") {
-      o.threads = static_cast<std::uint32_t>(ParseU64(flag, value(), 1, kMaxThreads));
+      o.threads =
+          static_cast<std::uint32_t>(ParseU64(flag, value(), 1, kMaxThreads));
     } else if (flag == "--scale") {
       const std::string s = value();
-      if (!ParseScale(s, &o.scale)) Usage("--scale: expected quick, default or full, got '" + s + "'");
+      if (!ParseScale(s, &o.scale))
+        Usage("--scale: expected quick, default or full, got '" + s + "'");
     } else if (flag == "--ops") {
       o.ops_per_thread = ParseU64(flag, value(), 1, kMaxOpsPerThread);
     } else if (flag == "--seed") {
       o.seed = ParseU64(flag, value(), 0, UINT64_MAX);
     } else if (flag == "--timing") {
       const std::string s = value();
-      if (s != "on" && s != "off") Usage("--timing: expected on or off, got '" + s + "'");
+      if (s != "on" && s != "off")
+        Usage("--timing: expected on or off, got '" + s + "'");
       o.timed = s == "on";
     } else if (flag == "--batch") {
       const std::string s = value();
-      o.batch = s == "auto" ? 0 : static_cast<std::uint32_t>(ParseU64(flag, s.c_str(), 1, 4096));
+      o.batch =
+          s == "auto"
+              ? 0
+              : static_cast<std::uint32_t>(ParseU64(flag, s.c_str(), 1, 4096));
     } else if (flag == "--check") {
       o.check_contents = true;
     } else if (flag == "--chunk") {
@@ -64,17 +71,20 @@ WorkerOptions ParseWorkerOptions(int argc, char** argv) {
       char* end = nullptr;
       const double v = std::strtod(text, &end);
       if (end == text || *end != '\0' || !(v > 0.01 && v < 100))
-        Usage("--ticks-per-ns: expected a number in (0.01, 100), got '" + std::string(text) + "'");
+        Usage("--ticks-per-ns: expected a number in (0.01, 100), got '" +
+              std::string(text) + "'");
       o.ticks_per_ns = v;
     } else if (flag == "--expect-malloc-from") {
       o.expect_malloc_from = value();
     } else if (flag == "--repetition") {
-      o.repetition = static_cast<std::uint32_t>(ParseU64(flag, value(), 0, 1u << 30));
+      o.repetition =
+          static_cast<std::uint32_t>(ParseU64(flag, value(), 0, 1u << 30));
     } else {
       Usage("unknown option '" + flag + "'");
     }
   }
-  if (!o.identity_only && o.workload_path.empty()) Usage("--workload FILE is required");
+  if (!o.identity_only && o.workload_path.empty())
+    Usage("--workload FILE is required");
   return o;
 }
 

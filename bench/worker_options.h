@@ -13,12 +13,12 @@ namespace allocmark {
 struct WorkerOptions {
   bool identity_only = false;  ///< --identity: print identity JSON and exit
   std::string workload_path;
-  std::uint32_t threads = 0;   ///< 0: the spec's default
+  std::uint32_t threads = 0;  ///< 0: the spec's default
   Scale scale = Scale::kQuick;
   std::optional<std::uint64_t> ops_per_thread;  ///< overrides the scale
   std::optional<std::uint64_t> seed;            ///< overrides the spec's
   bool timed = false;
-  std::uint32_t batch = 0;     ///< 0: auto
+  std::uint32_t batch = 0;  ///< 0: auto
   bool check_contents = false;
   std::size_t chunk_ops = 1 << 20;
   std::optional<double> ticks_per_ns;  ///< the runner's calibration, if given

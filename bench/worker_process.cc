@@ -25,19 +25,23 @@ std::string WorkerExit::Describe(double timeout_s) const {
   }
   if (signal != 0) {
     const char* abbrev = sigabbrev_np(signal);
-    std::string s = std::string("killed by SIG") + (abbrev ? abbrev : std::to_string(signal).c_str());
+    std::string s = std::string("killed by SIG") +
+                    (abbrev ? abbrev : std::to_string(signal).c_str());
     if (signal == SIGKILL) s += " (out of memory?)";
     return s;
   }
   std::string tail = err;
-  while (!tail.empty() && (tail.back() == '\n' || tail.back() == ' ')) tail.pop_back();
+  while (!tail.empty() && (tail.back() == '\n' || tail.back() == ' '))
+    tail.pop_back();
   const std::size_t nl = tail.rfind('\n');
   if (nl != std::string::npos) tail = tail.substr(nl + 1);
-  return "exit code " + std::to_string(exit_code) + (tail.empty() ? "" : ": " + tail);
+  return "exit code " + std::to_string(exit_code) +
+         (tail.empty() ? "" : ": " + tail);
 }
 
 WorkerExit RunWorker(const std::vector<std::string>& argv,
-                     const std::vector<std::string>& extra_env, double timeout_s) {
+                     const std::vector<std::string>& extra_env,
+                     double timeout_s) {
   WorkerExit result;
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0) {
@@ -50,7 +54,8 @@ WorkerExit RunWorker(const std::vector<std::string>& argv,
     close(out_pipe[1]);
     return result;
   }
-  // Build argv/envp before fork: the child may only call async-signal-safe code.
+  // Build argv/envp before fork: the child may only call async-signal-safe
+  // code.
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -99,14 +104,17 @@ WorkerExit RunWorker(const std::vector<std::string>& argv,
       kill(-pid, SIGKILL);
       break;
     }
-    const int n = poll(fds, 2, static_cast<int>(std::min<long long>(left.count(), 1000)));
+    const int n =
+        poll(fds, 2, static_cast<int>(std::min<long long>(left.count(), 1000)));
     if (n < 0 && errno != EINTR) break;
     for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+        continue;
       char buf[65536];
       const ssize_t got = read(fds[i].fd, buf, sizeof(buf));
       if (got > 0) {
-        if (sinks[i]->size() < (64u << 20)) sinks[i]->append(buf, static_cast<std::size_t>(got));
+        if (sinks[i]->size() < (64u << 20))
+          sinks[i]->append(buf, static_cast<std::size_t>(got));
       } else if (got == 0 || errno != EINTR) {
         close(fds[i].fd);
         fds[i].fd = -1;
@@ -131,7 +139,9 @@ WorkerExit RunWorker(const std::vector<std::string>& argv,
     usleep(1000);
   }
   kill(-pid, SIGKILL);  // stragglers in the group
-  result.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.elapsed_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   if (WIFSIGNALED(status)) {
     result.signal = WTERMSIG(status);
   } else if (WIFEXITED(status)) {

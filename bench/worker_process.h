@@ -24,6 +24,7 @@ struct WorkerExit {
 /// Runs argv[0] with argv and `extra_env` ("NAME=value") added to the
 /// environment; kills the whole process group after `timeout_s`.
 WorkerExit RunWorker(const std::vector<std::string>& argv,
-                     const std::vector<std::string>& extra_env, double timeout_s);
+                     const std::vector<std::string>& extra_env,
+                     double timeout_s);
 
 }  // namespace allocmark

@@ -10,7 +10,8 @@ using nlohmann::json;
 
 std::string HexDigest(std::uint64_t digest) {
   char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(digest));
+  std::snprintf(buf, sizeof(buf), "%016llx",
+                static_cast<unsigned long long>(digest));
   return buf;
 }
 
@@ -28,15 +29,18 @@ namespace {
 json LatencyJson(const LatencyHistogram& h, const ClockCalibration& clock,
                  bool with_buckets) {
   const LatencySummary s = Summarize(h, clock);
-  json j = {{"count", s.count},     {"mean_ns", s.mean_ns},   {"min_ns", s.min_ns},
-            {"p50_ns", s.p50_ns},   {"p90_ns", s.p90_ns},     {"p99_ns", s.p99_ns},
-            {"p999_ns", s.p999_ns}, {"p9999_ns", s.p9999_ns}, {"max_ns", s.max_ns}};
+  json j = {
+      {"count", s.count},     {"mean_ns", s.mean_ns},   {"min_ns", s.min_ns},
+      {"p50_ns", s.p50_ns},   {"p90_ns", s.p90_ns},     {"p99_ns", s.p99_ns},
+      {"p999_ns", s.p999_ns}, {"p9999_ns", s.p9999_ns}, {"max_ns", s.max_ns}};
   if (with_buckets) {
     json buckets = json::array();
-    h.ForEachNonEmptyBucket([&](std::uint64_t lo, std::uint64_t hi, std::uint64_t n) {
-      buckets.push_back({clock.TicksToNs(lo), clock.TicksToNs(hi + 1), n});
-    });
-    j["buckets"] = std::move(buckets);  // [lower_ns, upper_ns (exclusive), count]
+    h.ForEachNonEmptyBucket(
+        [&](std::uint64_t lo, std::uint64_t hi, std::uint64_t n) {
+          buckets.push_back({clock.TicksToNs(lo), clock.TicksToNs(hi + 1), n});
+        });
+    j["buckets"] =
+        std::move(buckets);  // [lower_ns, upper_ns (exclusive), count]
   }
   return j;
 }
@@ -47,7 +51,8 @@ json WorkerRecordJson(const WorkerContext& ctx, const CellMeasurement& m) {
   const WorkloadSpec& spec = *ctx.spec;
   std::uint64_t allocs = 0, frees = 0, reallocs = 0, in_place = 0, copied = 0;
   std::uint64_t sends = 0, receives = 0, busy = 0;
-  std::uint64_t peak_live = 0, peak_usable = 0, end_live = 0, content_errors = 0;
+  std::uint64_t peak_live = 0, peak_usable = 0, end_live = 0,
+                content_errors = 0;
   json per_thread = json::array();
   for (std::size_t t = 0; t < m.threads.size(); ++t) {
     const ThreadResult& r = m.threads[t];
@@ -65,14 +70,16 @@ json WorkerRecordJson(const WorkerContext& ctx, const CellMeasurement& m) {
     end_live += r.live_bytes;
     content_errors += r.content_errors;
     const std::uint64_t ops = r.allocs + r.frees + r.reallocs;
-    json pt = {{"thread", t},
-               {"ops", ops},
-               {"busy_ns", ctx.clock.TicksToNs(r.busy_ticks)},
-               {"ns_per_op", ops ? ctx.clock.TicksToNs(r.busy_ticks) / ops : 0.0}};
+    json pt = {
+        {"thread", t},
+        {"ops", ops},
+        {"busy_ns", ctx.clock.TicksToNs(r.busy_ticks)},
+        {"ns_per_op", ops ? ctx.clock.TicksToNs(r.busy_ticks) / ops : 0.0}};
     if (!m.latency.empty()) {
-      pt["latency"] = {{"alloc", LatencyJson(m.latency[t].op[0], ctx.clock, false)},
-                       {"free", LatencyJson(m.latency[t].op[1], ctx.clock, false)},
-                       {"realloc", LatencyJson(m.latency[t].op[2], ctx.clock, false)}};
+      pt["latency"] = {
+          {"alloc", LatencyJson(m.latency[t].op[0], ctx.clock, false)},
+          {"free", LatencyJson(m.latency[t].op[1], ctx.clock, false)},
+          {"realloc", LatencyJson(m.latency[t].op[2], ctx.clock, false)}};
     }
     per_thread.push_back(std::move(pt));
   }
@@ -109,13 +116,15 @@ json WorkerRecordJson(const WorkerContext& ctx, const CellMeasurement& m) {
                  {"content_errors", content_errors}};
   // Proof of identical work: what ran must be what the stream asked for.
   const bool complete = !m.failed && allocs == m.stream.allocs &&
-                        frees == m.stream.frees && reallocs == m.stream.reallocs;
+                        frees == m.stream.frees &&
+                        reallocs == m.stream.reallocs;
   j["complete"] = complete;
   j["wall_ns"] = wall_ns;
   // Per-thread cost of one op (busy time summed over threads / ops) and the
   // aggregate rate (all ops / wall time).
   j["ns_per_op"] = ops ? busy_ns / static_cast<double>(ops) : 0.0;
-  j["mops_per_s"] = wall_ns > 0 ? static_cast<double>(ops) / wall_ns * 1e3 : 0.0;
+  j["mops_per_s"] =
+      wall_ns > 0 ? static_cast<double>(ops) / wall_ns * 1e3 : 0.0;
   j["generate_ns"] = m.generate_ns;
   j["chunks"] = m.chunks;
   j["per_thread"] = std::move(per_thread);
@@ -144,8 +153,10 @@ json WorkerRecordJson(const WorkerContext& ctx, const CellMeasurement& m) {
   }
   j["memory"] = {
       {"accounted", ctx.options.timed},
-      {"peak_live_bytes_sum_of_threads", ctx.options.timed ? json(peak_live) : json(nullptr)},
-      {"peak_usable_bytes_sum_of_threads", ctx.options.timed ? json(peak_usable) : json(nullptr)},
+      {"peak_live_bytes_sum_of_threads",
+       ctx.options.timed ? json(peak_live) : json(nullptr)},
+      {"peak_usable_bytes_sum_of_threads",
+       ctx.options.timed ? json(peak_usable) : json(nullptr)},
       {"end_live_bytes", ctx.options.timed ? json(end_live) : json(nullptr)},
       {"peak_rss_bytes", ctx.memory_after_run.peak_rss_bytes},
       {"start_rss_bytes", ctx.memory_before.rss_bytes},
@@ -153,8 +164,10 @@ json WorkerRecordJson(const WorkerContext& ctx, const CellMeasurement& m) {
       {"rss_after_purge_bytes",
        ctx.has_purge ? json(ctx.memory_after_purge.rss_bytes) : json(nullptr)},
       {"purge_ns", ctx.has_purge ? json(ctx.purge_ns) : json(nullptr)},
-      {"minor_faults", ctx.memory_after_run.minor_faults - ctx.memory_before.minor_faults},
-      {"major_faults", ctx.memory_after_run.major_faults - ctx.memory_before.major_faults},
+      {"minor_faults",
+       ctx.memory_after_run.minor_faults - ctx.memory_before.minor_faults},
+      {"major_faults",
+       ctx.memory_after_run.major_faults - ctx.memory_before.major_faults},
       {"allocator_stats", stats},
       {"allocator_stats_reason",
        ctx.has_stats ? json(nullptr) : json("adapter exposes no statistics")}};

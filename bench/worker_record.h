@@ -28,9 +28,11 @@ struct WorkerContext {
   bool has_stats = false, has_purge = false;
 };
 
-nlohmann::json IdentityJson(const std::string& allocator, const std::string& version,
+nlohmann::json IdentityJson(const std::string& allocator,
+                            const std::string& version,
                             const IdentityReport& id);
-nlohmann::json WorkerRecordJson(const WorkerContext& ctx, const CellMeasurement& m);
+nlohmann::json WorkerRecordJson(const WorkerContext& ctx,
+                                const CellMeasurement& m);
 std::string HexDigest(std::uint64_t digest);
 
 }  // namespace allocmark

@@ -29,7 +29,8 @@ class Parser {
     for (auto it = obj.begin(); it != obj.end(); ++it) {
       if (!ok.count(it.key())) {
         std::string list;
-        for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
+        for (const char* a : allowed)
+          list += std::string(list.empty() ? "" : ", ") + a;
         Fail(where + "." + it.key(), "unknown key (accepted: " + list + ")");
       }
     }
@@ -95,11 +96,13 @@ class Parser {
       if (s == n) return e;
       list += std::string(list.empty() ? "" : ", ") + n;
     }
-    Fail(where + "." + key, "unknown value '" + s + "' (accepted: " + list + ")");
+    Fail(where + "." + key,
+         "unknown value '" + s + "' (accepted: " + list + ")");
   }
 
   SizeSpec Sizes(const json& j, const std::string& where) {
-    OnlyKeys(j, where, {"dist", "size", "min", "max", "alpha", "table", "align"});
+    OnlyKeys(j, where,
+             {"dist", "size", "min", "max", "alpha", "table", "align"});
     SizeSpec s;
     s.dist = Choice<SizeDist>(j, where, "dist",
                               {{"fixed", SizeDist::kFixed},
@@ -118,8 +121,7 @@ class Parser {
       for (std::size_t i = 0; i < j["table"].size(); ++i) {
         const json& e = j["table"][i];
         const std::string w = where + ".table[" + std::to_string(i) + "]";
-        if (!e.is_array() || e.size() != 2)
-          Fail(w, "must be [size, weight]");
+        if (!e.is_array() || e.size() != 2) Fail(w, "must be [size, weight]");
         json pair = {{"size", e[0]}, {"weight", e[1]}};
         const std::uint64_t size = Uint(pair, w, "size", 1, kMaxBlockSize);
         const double weight = Number(pair, w, "weight", 0, 1e18, std::nullopt);
@@ -140,19 +142,21 @@ class Parser {
     }
     s.align = Uint(j, where, "align", 0, 1u << 20, 0);
     if (s.align != 0 && (s.align & (s.align - 1)) != 0)
-      Fail(where + ".align", "must be a power of two (got " +
-                                 std::to_string(s.align) + ")");
+      Fail(where + ".align",
+           "must be a power of two (got " + std::to_string(s.align) + ")");
     return s;
   }
 
   PhaseSpec Phase(const json& j, const std::string& where) {
-    OnlyKeys(j, where, {"name", "tag", "share", "sizes", "lifetime", "working_set",
-                        "mix", "realloc", "touch", "cross_thread"});
+    OnlyKeys(j, where,
+             {"name", "tag", "share", "sizes", "lifetime", "working_set", "mix",
+              "realloc", "touch", "cross_thread"});
     PhaseSpec p;
     p.name = String(j, where, "name", "main");
     const std::string tag = String(j, where, "tag");
     if (tag.size() != 4)
-      Fail(where + ".tag", "must be exactly four characters (got '" + tag + "')");
+      Fail(where + ".tag",
+           "must be exactly four characters (got '" + tag + "')");
     for (std::size_t i = 0; i < 4; ++i) {
       if (tag[i] < 0x20 || tag[i] > 0x7e)
         Fail(where + ".tag", "must be printable ASCII");
@@ -179,27 +183,29 @@ class Parser {
       p.realloc_share = Number(m, w, "realloc", 0, 1, 0.0);
       const double sum = p.alloc_share + p.free_share + p.realloc_share;
       if (std::fabs(sum - 1.0) > 1e-9)
-        Fail(w, "alloc + free + realloc must be 1 (got " + std::to_string(sum) + ")");
+        Fail(w, "alloc + free + realloc must be 1 (got " + std::to_string(sum) +
+                    ")");
       if (p.alloc_share == 0) Fail(w + ".alloc", "must be > 0");
     }
     if (j.contains("realloc")) {
       const json& r = j["realloc"];
       const std::string w = where + ".realloc";
       OnlyKeys(r, w, {"policy", "step", "max"});
-      p.realloc.policy = Choice<ReallocPolicy>(
-          r, w, "policy",
-          {{"step", ReallocPolicy::kStep},
-           {"double", ReallocPolicy::kDouble},
-           {"shrink", ReallocPolicy::kShrink},
-           {"random", ReallocPolicy::kRandom}},
-          ReallocPolicy::kStep);
+      p.realloc.policy =
+          Choice<ReallocPolicy>(r, w, "policy",
+                                {{"step", ReallocPolicy::kStep},
+                                 {"double", ReallocPolicy::kDouble},
+                                 {"shrink", ReallocPolicy::kShrink},
+                                 {"random", ReallocPolicy::kRandom}},
+                                ReallocPolicy::kStep);
       p.realloc.step = Uint(r, w, "step", 1, kMaxBlockSize, 64);
       p.realloc.max = Uint(r, w, "max", 1, kMaxBlockSize, 0);
     }
     if (p.realloc.max == 0) p.realloc.max = p.sizes.max;
     if (p.realloc_share > 0 && p.sizes.align > 16)
       Fail(where + ".mix.realloc",
-           "realloc cannot keep an alignment above 16; set it to 0 or drop sizes.align");
+           "realloc cannot keep an alignment above 16; set it to 0 or drop "
+           "sizes.align");
     p.touch = Choice<Touch>(j, where, "touch",
                             {{"none", Touch::kNone},
                              {"first-byte", Touch::kFirstByte},
@@ -211,50 +217,60 @@ class Parser {
       const std::string w = where + ".cross_thread";
       OnlyKeys(c, w, {"share", "pattern"});
       p.cross_thread_share = Number(c, w, "share", 0, 1, std::nullopt);
-      p.hand_off = Choice<HandOff>(c, w, "pattern",
-                                   {{"ring", HandOff::kRing},
-                                    {"random-peer", HandOff::kRandomPeer},
-                                    {"producer-consumer", HandOff::kProducerConsumer}},
-                                   HandOff::kRing);
+      p.hand_off =
+          Choice<HandOff>(c, w, "pattern",
+                          {{"ring", HandOff::kRing},
+                           {"random-peer", HandOff::kRandomPeer},
+                           {"producer-consumer", HandOff::kProducerConsumer}},
+                          HandOff::kRing);
     }
     return p;
   }
 
   WorkloadSpec Workload(const json& j) {
-    OnlyKeys(j, "spec", {"name", "description", "seed", "threads", "ops_per_thread",
-                         "phases", "leak_blocks", "test_only"});
+    OnlyKeys(j, "spec",
+             {"name", "description", "seed", "threads", "ops_per_thread",
+              "phases", "leak_blocks", "test_only"});
     WorkloadSpec w;
     w.path = path_;
     w.name = String(j, "spec", "name");
     w.description = String(j, "spec", "description");
     w.seed = Uint(j, "spec", "seed", 0, UINT64_MAX, 1);
-    w.threads = static_cast<std::uint32_t>(Uint(j, "spec", "threads", 1, kMaxThreads, 1));
+    w.threads = static_cast<std::uint32_t>(
+        Uint(j, "spec", "threads", 1, kMaxThreads, 1));
     if (!j.contains("ops_per_thread")) Fail("spec.ops_per_thread", "missing");
     const json& ops = j["ops_per_thread"];
     OnlyKeys(ops, "spec.ops_per_thread", {"quick", "default", "full"});
-    w.ops_per_thread[0] = Uint(ops, "spec.ops_per_thread", "quick", 1, kMaxOpsPerThread);
-    w.ops_per_thread[1] = Uint(ops, "spec.ops_per_thread", "default", 1, kMaxOpsPerThread);
-    w.ops_per_thread[2] = Uint(ops, "spec.ops_per_thread", "full", 1, kMaxOpsPerThread);
+    w.ops_per_thread[0] =
+        Uint(ops, "spec.ops_per_thread", "quick", 1, kMaxOpsPerThread);
+    w.ops_per_thread[1] =
+        Uint(ops, "spec.ops_per_thread", "default", 1, kMaxOpsPerThread);
+    w.ops_per_thread[2] =
+        Uint(ops, "spec.ops_per_thread", "full", 1, kMaxOpsPerThread);
     if (!j.contains("phases") || !j["phases"].is_array() || j["phases"].empty())
       Fail("spec.phases", "must be a non-empty array");
     if (j["phases"].size() > 255) Fail("spec.phases", "at most 255 phases");
     double share = 0;
     for (std::size_t i = 0; i < j["phases"].size(); ++i) {
-      w.phases.push_back(Phase(j["phases"][i], "phases[" + std::to_string(i) + "]"));
+      w.phases.push_back(
+          Phase(j["phases"][i], "phases[" + std::to_string(i) + "]"));
       share += w.phases.back().share;
     }
     if (std::fabs(share - 1.0) > 1e-9)
-      Fail("spec.phases", "shares must add up to 1 (got " + std::to_string(share) + ")");
+      Fail("spec.phases",
+           "shares must add up to 1 (got " + std::to_string(share) + ")");
     w.leak_blocks = static_cast<std::uint32_t>(
         Uint(j, "spec", "leak_blocks", 0, kMaxWorkingSet, 0));
     if (j.contains("test_only")) {
-      if (!j["test_only"].is_boolean()) Fail("spec.test_only", "must be true or false");
+      if (!j["test_only"].is_boolean())
+        Fail("spec.test_only", "must be true or false");
       w.test_only = j["test_only"].get<bool>();
     }
     for (std::size_t i = 0; i < w.phases.size(); ++i) {
       if (w.threads == 1 && w.phases[i].cross_thread_share > 0)
-        Fail("phases[" + std::to_string(i) + "].cross_thread.share",
-             "needs spec.threads >= 2 (a thread cannot hand objects to itself)");
+        Fail(
+            "phases[" + std::to_string(i) + "].cross_thread.share",
+            "needs spec.threads >= 2 (a thread cannot hand objects to itself)");
     }
     return w;
   }
@@ -298,9 +314,12 @@ void ValidateForThreads(const WorkloadSpec& spec, std::uint32_t threads) {
 
 const char* ScaleName(Scale s) {
   switch (s) {
-    case Scale::kQuick: return "quick";
-    case Scale::kDefault: return "default";
-    case Scale::kFull: return "full";
+    case Scale::kQuick:
+      return "quick";
+    case Scale::kDefault:
+      return "default";
+    case Scale::kFull:
+      return "full";
   }
   return "?";
 }

@@ -68,7 +68,7 @@ struct WorkloadSpec {
   std::string description;
   std::string path;  ///< file it was read from, for messages
   std::uint64_t seed = 1;
-  std::uint32_t threads = 1;  ///< default thread count
+  std::uint32_t threads = 1;                      ///< default thread count
   std::array<std::uint64_t, 3> ops_per_thread{};  ///< by Scale
   std::vector<PhaseSpec> phases;
   std::uint32_t leak_blocks = 0;  ///< blocks each thread leaves live on purpose
