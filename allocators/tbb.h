@@ -62,7 +62,9 @@ class TbbProxyAllocator {
   static constexpr const char* kName = "tbb-proxy";
 
   void* Allocate(std::size_t size, std::size_t align) {
-    if (align == 0) return std::malloc(size);
+    // malloc already aligns to 16; posix_memalign rejects alignments below
+    // sizeof(void*).
+    if (align <= 16) return std::malloc(size);
     void* p = nullptr;
     return posix_memalign(&p, align, size) == 0 ? p : nullptr;
   }

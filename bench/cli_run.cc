@@ -1,0 +1,131 @@
+// `allocmark run`: parses and validates the matrix, runs it, prints the table
+// and writes the results atomically. Validation happens before anything runs.
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "bench/catalog.h"
+#include "bench/cli_commands.h"
+#include "bench/clock.h"
+#include "bench/console_report.h"
+#include "bench/context.h"
+#include "bench/results_file.h"
+#include "bench/runner.h"
+
+namespace allocmark {
+namespace {
+
+struct RunArgs {
+  std::string allocators = "all";
+  std::string workloads = "all";
+  std::string threads;
+  std::uint32_t repetitions = 0;
+  std::string profile = "default";
+  std::string out = "results/latest.json";
+  double timeout_s = 120;
+  std::string batch = "auto";
+  std::uint64_t ops = 0;
+  std::uint64_t seed = 0;
+  bool seed_set = false;
+  bool no_latency = false;
+  bool check = false;
+  bool quiet = false;
+};
+
+int Run(const RunArgs& args) {
+  RunPlan plan;
+  const std::string bin = BinDir();
+  try {
+    if (!ParseScale(args.profile, &plan.scale))
+      throw SpecError("--profile: unknown profile '" + args.profile +
+                      "' (accepted: quick, default, full)");
+    plan.profile = args.profile;
+    plan.threads = ParseThreadList(args.threads.empty() ? "1,2" : args.threads);
+    plan.repetitions = args.repetitions                ? args.repetitions
+                       : plan.scale == Scale::kQuick   ? 1
+                       : plan.scale == Scale::kDefault ? 3
+                                                       : 5;
+    if (args.timeout_s <= 0) throw SpecError("--timeout: must be > 0 seconds");
+    plan.timeout_s = args.timeout_s;
+    if (args.batch != "auto") {
+      char* end = nullptr;
+      const unsigned long k = std::strtoul(args.batch.c_str(), &end, 10);
+      if (*end != '\0' || k == 0 || k > 4096 || args.batch[0] == '-')
+        throw SpecError(
+            "--batch: expected auto or an integer in [1, 4096], got '" +
+            args.batch + "'");
+      plan.batch = static_cast<std::uint32_t>(k);
+    }
+    if (args.ops) plan.ops_per_thread = args.ops;
+    if (args.seed_set) plan.seed = args.seed;
+    plan.latency = !args.no_latency;
+    plan.check_contents = args.check;
+    plan.workloads =
+        SelectWorkloads(LoadWorkloads(WorkloadDir()), args.workloads);
+    for (const WorkloadSpec& w : plan.workloads) {
+      for (std::uint32_t t : plan.threads) {
+        if (!(t == 1 && w.phases[0].cross_thread_share > 0))
+          ValidateForThreads(w, t);
+      }
+    }
+    plan.adapters = SelectAdapters(AdapterCatalog(bin), args.allocators, bin);
+  } catch (const SpecError& e) {
+    BadInput(e.what());
+  }
+  const std::filesystem::path out(args.out);
+  if (out.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(out.parent_path(), ec);
+  }
+  if (const std::string err = CheckWritable(args.out); !err.empty())
+    BadInput("--out: cannot write " + args.out + ": " + err);
+
+  plan.progress = !args.quiet && isatty(STDERR_FILENO);
+  const ClockCalibration clock = Calibrate();
+  const RunOutcome outcome = RunMatrix(plan, clock, MachineContext(clock));
+  std::cout << ConsoleTable(outcome.results);
+  const std::string err =
+      WriteFileAtomically(args.out, outcome.results.dump(1) + "\n");
+  if (!err.empty()) {
+    std::fprintf(stderr, "allocmark: could not write results: %s\n",
+                 err.c_str());
+    return 1;
+  }
+  std::printf("%d ok, %d failed, %d skipped; results in %s\n", outcome.cells_ok,
+              outcome.cells_failed, outcome.cells_skipped, args.out.c_str());
+  return outcome.cells_failed > 0 ? 1 : 0;
+}
+
+}  // namespace
+
+Command AddRunCommand(CLI::App& app) {
+  auto run = std::make_shared<RunArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "run", "run the allocator x workload x threads matrix");
+  cmd->add_option("--allocators", run->allocators,
+                  "a,b,... | all | preload:<lib.so>");
+  cmd->add_option("--workloads", run->workloads,
+                  "w,... | all | path/to/spec.json");
+  cmd->add_option("--threads", run->threads,
+                  "1,2,4 | 1..16 (powers of two) | 1..16:1");
+  cmd->add_option("--repetitions", run->repetitions,
+                  "repetitions per cell (interleaved)");
+  cmd->add_option("--profile", run->profile, "quick | default | full");
+  cmd->add_option("--out", run->out, "results JSON (written atomically)");
+  cmd->add_option("--timeout", run->timeout_s,
+                  "seconds before a worker is killed");
+  cmd->add_option("--batch", run->batch, "auto | K: ops per timed batch");
+  cmd->add_option("--ops", run->ops, "ops per thread, overriding the profile");
+  cmd->add_option("--seed", run->seed, "stream seed, overriding the spec's")
+      ->each([run](const std::string&) { run->seed_set = true; });
+  cmd->add_flag("--no-latency", run->no_latency,
+                "skip the timed (latency) pass");
+  cmd->add_flag("--check", run->check, "fill and verify block contents (slow)");
+  cmd->add_flag("--quiet", run->quiet, "no progress line");
+  return {cmd, [run] { return Run(*run); }};
+}
+
+}  // namespace allocmark
