@@ -45,7 +45,8 @@ class Parser {
       Fail(name, "missing");
     }
     const json& v = obj.at(key);
-    if (v.is_number_integer() && v.get<std::int64_t>() < 0)
+    if (v.is_number_integer() && !v.is_number_unsigned() &&
+        v.get<std::int64_t>() < 0)
       Fail(name, "must not be negative (got " + v.dump() + ")");
     if (!v.is_number_unsigned() && !v.is_number_integer())
       Fail(name, "must be an integer (got " + v.dump() + ")");
