@@ -546,6 +546,52 @@ TEST(StreamGenerator, ChunkBoundariesNeverDeadlockTheReplay) {
   }
 }
 
+// The model itself must be able to fail: broken streams are caught.
+TEST(StreamGenerator, ModelCatchesBrokenStreams) {
+  const WorkloadSpec spec = HandOffSpec("ring");
+  const Generated good = Generate(spec, 2, 2000, 3);
+  ASSERT_EQ(Simulate(spec, good).error, "");
+  auto first = [&](std::uint32_t t, OpKind kind) {
+    const auto& ops = good.ops[t];
+    return static_cast<std::size_t>(
+        std::find_if(ops.begin(), ops.end(),
+                     [&](const Op& op) { return op.kind == kind; }) -
+        ops.begin());
+  };
+
+  Generated twice = good;  // a free repeated
+  const std::size_t f = first(0, OpKind::kFree);
+  twice.ops[0].insert(twice.ops[0].begin() + f + 1, twice.ops[0][f]);
+  EXPECT_NE(Simulate(spec, twice, false).error.find("free of an empty slot"),
+            std::string::npos);
+
+  Generated resized = good;  // a free with the wrong size
+  resized.ops[0][f].arg += 1;
+  EXPECT_NE(Simulate(spec, resized, false).error.find("free size"),
+            std::string::npos);
+
+  Generated skipped = good;  // a send to a use nobody receives
+  const std::size_t snd = first(0, OpKind::kSend);
+  ASSERT_LT(snd, good.ops[0].size());
+  skipped.ops[0][snd].arg += 1ULL << 32;
+  EXPECT_TRUE(Simulate(spec, skipped, false).deadlock);
+
+  // A chunk in which thread 1 receives what thread 0 sends only in the next.
+  Generated split = good;
+  const Op send = good.ops[0][snd];
+  const auto& ops1 = good.ops[1];
+  const std::size_t rcv = static_cast<std::size_t>(
+      std::find_if(ops1.begin(), ops1.end(),
+                   [&](const Op& op) {
+                     return op.kind == OpKind::kReceive && op.arg == send.arg;
+                   }) -
+      ops1.begin());
+  ASSERT_LT(rcv, ops1.size());
+  split.chunk_end = {{snd, rcv + 1}, {good.ops[0].size(), ops1.size()}};
+  EXPECT_TRUE(Simulate(spec, split, true).deadlock);
+  EXPECT_FALSE(Simulate(spec, split, false).deadlock);
+}
+
 TEST(StreamGenerator, EveryAllocIsFreedExactlyOnce) {
   // Simulate() fails on a double free; here: nothing is left over either.
   const WorkloadSpec spec = MakeSpec([](json& w, json& p) {
