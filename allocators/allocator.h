@@ -29,7 +29,7 @@ struct IdentityReport {
 template <class A>
 concept AllocatesMemory = requires(A& a, void* p, std::size_t n) {
   { a.Allocate(n, n) } -> std::same_as<void*>;       // (size, alignment)
-  { a.Deallocate(p, n) } -> std::same_as<void>;      // (ptr, requested size)
+  { a.Deallocate(p, n, n) } -> std::same_as<void>;   // (ptr, size, alignment)
   { a.Reallocate(p, n, n) } -> std::same_as<void*>;  // (ptr, old, new)
 };
 

@@ -20,8 +20,11 @@ class JemallocAllocator {
   void* Allocate(std::size_t size, std::size_t align) {
     return mallocx(size, align == 0 ? 0 : MALLOCX_ALIGN(align));
   }
-  // Sized free skips the size-class lookup: jemalloc's fast path.
-  void Deallocate(void* p, std::size_t size) { sdallocx(p, size, 0); }
+  // Sized free skips the size-class lookup: jemalloc's fast path. The flags
+  // must repeat the alignment, which decides the size class of the block.
+  void Deallocate(void* p, std::size_t size, std::size_t align = 0) {
+    sdallocx(p, size, align == 0 ? 0 : MALLOCX_ALIGN(align));
+  }
   void* Reallocate(void* p, std::size_t, std::size_t size) {
     return rallocx(p, size, 0);
   }

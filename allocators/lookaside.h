@@ -96,7 +96,7 @@ class LookasideAllocator {
   }
 
   /// `size` is the size passed to Allocate (sized free).
-  void Deallocate(void* ptr, std::size_t size) {
+  void Deallocate(void* ptr, std::size_t size, std::size_t /*align*/ = 0) {
     if (size <= kMaxClassSize) [[likely]] {
       // Over-aligned blocks of this size land here too; they are glibc blocks
       // of at least the class size, so any later request of the class fits.

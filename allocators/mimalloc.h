@@ -19,7 +19,13 @@ class MimallocAllocator {
   void* Allocate(std::size_t size, std::size_t align) {
     return align == 0 ? mi_malloc(size) : mi_malloc_aligned(size, align);
   }
-  void Deallocate(void* p, std::size_t size) { mi_free_size(p, size); }
+  void Deallocate(void* p, std::size_t size, std::size_t align = 0) {
+    if (align == 0) {
+      mi_free_size(p, size);
+    } else {
+      mi_free_size_aligned(p, size, align);
+    }
+  }
   void* Reallocate(void* p, std::size_t, std::size_t size) {
     return mi_realloc(p, size);
   }

@@ -53,7 +53,7 @@ class NullAllocator {
     if (small_.base == 0 && !ThreadInit()) return nullptr;
     return (need <= kSmallLimit ? small_ : large_).Bump(size, a);
   }
-  void Deallocate(void*, std::size_t) {}
+  void Deallocate(void*, std::size_t, std::size_t = 0) {}
   void* Reallocate(void* p, std::size_t old_size, std::size_t size) {
     void* q = Allocate(size, 0);
     if (q != nullptr) std::memmove(q, p, old_size < size ? old_size : size);

@@ -26,7 +26,7 @@ class SystemAllocator {
     return posix_memalign(&p, align, size) == 0 ? p : nullptr;
   }
   // glibc has no sized free; the size is ignored.
-  void Deallocate(void* p, std::size_t) { std::free(p); }
+  void Deallocate(void* p, std::size_t, std::size_t = 0) { std::free(p); }
   void* Reallocate(void* p, std::size_t, std::size_t size) {
     return std::realloc(p, size);
   }

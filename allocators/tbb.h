@@ -22,7 +22,7 @@ class TbbAllocator {
     return align == 0 ? scalable_malloc(size)
                       : scalable_aligned_malloc(size, align);
   }
-  void Deallocate(void* p, std::size_t) { scalable_free(p); }
+  void Deallocate(void* p, std::size_t, std::size_t = 0) { scalable_free(p); }
   void* Reallocate(void* p, std::size_t, std::size_t size) {
     return scalable_realloc(p, size);
   }
@@ -62,13 +62,14 @@ class TbbProxyAllocator {
   static constexpr const char* kName = "tbb-proxy";
 
   void* Allocate(std::size_t size, std::size_t align) {
-    // malloc already aligns to 16; posix_memalign rejects alignments below
-    // sizeof(void*).
-    if (align <= 16) return std::malloc(size);
+    // TBB aligns blocks under 16 bytes to 8 only, so an explicit alignment
+    // goes through posix_memalign (which rejects alignments below a pointer).
+    if (align == 0) return std::malloc(size);
+    if (align < sizeof(void*)) align = sizeof(void*);
     void* p = nullptr;
     return posix_memalign(&p, align, size) == 0 ? p : nullptr;
   }
-  void Deallocate(void* p, std::size_t) { std::free(p); }
+  void Deallocate(void* p, std::size_t, std::size_t = 0) { std::free(p); }
   void* Reallocate(void* p, std::size_t, std::size_t size) {
     return std::realloc(p, size);
   }

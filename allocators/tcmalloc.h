@@ -24,7 +24,7 @@ class TcmallocAllocator {
   // Unsized on purpose: gperftools 2.10's tc_free_sized corrupts the heap
   // when given the size of a block that tc_realloc resized (allocmark's
   // realloc-grow workload crashes in CentralFreeList::ReleaseToSpans).
-  void Deallocate(void* p, std::size_t) { tc_free(p); }
+  void Deallocate(void* p, std::size_t, std::size_t = 0) { tc_free(p); }
   void* Reallocate(void* p, std::size_t, std::size_t size) {
     return tc_realloc(p, size);
   }

@@ -34,7 +34,7 @@ std::uint32_t ProbeBatch(A& alloc, const SizeSpec& sizes,
     for (int i = 0; i < kBlocks; ++i) block[i] = alloc.Allocate(size[i], align);
     const std::uint64_t t1 = Clock::Now();
     for (int i = 0; i < kBlocks; ++i) {
-      if (block[i] != nullptr) alloc.Deallocate(block[i], size[i]);
+      if (block[i] != nullptr) alloc.Deallocate(block[i], size[i], align);
     }
     const std::uint64_t t2 = Clock::Now();
     per_op.push_back(clock.TicksToNs(std::min(t1 - t0, t2 - t1)) / kBlocks);

@@ -30,7 +30,7 @@ class SpinAllocator {
     SpinFor(DurationNs(alloc_calls_++));
     return std::malloc(size);
   }
-  void Deallocate(void* p, std::size_t) {
+  void Deallocate(void* p, std::size_t, std::size_t = 0) {
     SpinFor(DurationNs(free_calls_++));
     std::free(p);
   }

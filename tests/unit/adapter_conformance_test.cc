@@ -383,7 +383,7 @@ void RandomOps(bool aligned) {
       spans[Addr(q)] = Addr(q) + size;
       ++reallocs;
     } else {
-      a.Deallocate(s.p, s.size);
+      a.Deallocate(s.p, s.size, s.align);
       s.p = nullptr;
       ++frees;
     }
@@ -391,7 +391,7 @@ void RandomOps(bool aligned) {
   for (Live& s : slots) {
     if (s.p == nullptr) continue;
     ASSERT_EQ(FirstMismatch(s.p, s.size, s.byte), s.size);
-    a.Deallocate(s.p, s.size);
+    a.Deallocate(s.p, s.size, s.align);
   }
   // The mix must really have exercised all three operations.
   EXPECT_GT(allocs, 30000u);
@@ -408,9 +408,9 @@ TEST(AdapterConformance, RandomOpsKeepContents) {
   RandomOps(false);
 }
 
-// Over-aligned blocks are freed like any other: Deallocate(p, requested size).
-// An adapter whose sized free derives the size class from the size alone
-// files an over-aligned block (which lives in a larger class) under the
+// Over-aligned blocks are freed with their size and alignment, as the replay
+// does. An adapter whose sized free derives the size class from the size
+// alone files an over-aligned block (which lives in a larger class) under the
 // wrong class, and later allocations overlap or lose their alignment.
 TEST(AdapterConformance, RandomOpsWithAlignedBlocksKeepContents) {
   if (kIsNull) {
@@ -434,7 +434,7 @@ TEST(AdapterConformance, SizedFreeOfAlignedBlocks) {
         ASSERT_EQ(Addr(p) % align, 0u) << "size " << size << " align " << align;
         blocks.push_back(p);
       }
-      for (void* p : blocks) a.Deallocate(p, size);
+      for (void* p : blocks) a.Deallocate(p, size, align);
       // Plain blocks of that size and a neighbour class, all live at once,
       // must not overlap each other.
       std::vector<std::pair<void*, std::size_t>> live;
@@ -464,7 +464,7 @@ TEST(AdapterConformance, SizedFreeOfAlignedBlocks) {
         }
         a.Deallocate(live[i].first, live[i].second);
       }
-      for (void* p : blocks) a.Deallocate(p, size);
+      for (void* p : blocks) a.Deallocate(p, size, align);
       if (HasFailure()) return;
     }
   }
