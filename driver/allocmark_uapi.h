@@ -9,7 +9,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define ALLOCMARK_ABI_VERSION 1
+#define ALLOCMARK_ABI_VERSION 2
 #define ALLOCMARK_DEVICE "/dev/allocmark"
 
 /*
@@ -19,18 +19,21 @@
 struct allocmark_op {
 	__u8 kind;		/* enum allocmark_op_kind */
 	__u8 align_log2;	/* 0: the backend's natural alignment; max 12 */
-	__u8 touch;		/* enum allocmark_touch, applied untimed */
+	__u8 touch;		/* enum allocmark_touch in bits 0-1, log2 of */
+				/* repeats in bits 2-7; applied untimed */
 	__u8 tag;		/* phase index into allocmark_begin.tags */
 	__u32 slot;		/* index into the stream's slot table */
-	__u64 arg;		/* bytes (alloc, realloc, free) or mailbox */
+	__u64 arg;		/* bytes (alloc, realloc, free), or for */
+				/* send/receive: mailbox in bits 0-31, */
+				/* its use (hand-off number) in 32-63 */
 };
 
 enum allocmark_op_kind {
 	ALLOCMARK_OP_ALLOC = 0,
 	ALLOCMARK_OP_FREE = 1,		/* arg must equal the block's size */
 	ALLOCMARK_OP_REALLOC = 2,
-	ALLOCMARK_OP_SEND = 3,		/* mailbox[arg] = slots[slot] */
-	ALLOCMARK_OP_RECEIVE = 4,	/* slots[slot] = mailbox[arg], waits */
+	ALLOCMARK_OP_SEND = 3,		/* mailbox = slots[slot], waits */
+	ALLOCMARK_OP_RECEIVE = 4,	/* slots[slot] = mailbox, waits */
 	ALLOCMARK_OP_PHASE = 5,
 };
 
@@ -40,6 +43,10 @@ enum allocmark_touch {
 	ALLOCMARK_TOUCH_WHOLE_BLOCK = 2,	/* write every cache line */
 	ALLOCMARK_TOUCH_READ_BACK = 3,		/* write, then read them back */
 };
+
+#define ALLOCMARK_TOUCH_POLICY_MASK 3
+#define ALLOCMARK_TOUCH_REPEAT_SHIFT 2
+#define ALLOCMARK_MAX_TOUCH_REPEAT_LOG2 20	/* repeats is never none's */
 
 /* The Windows pool concept each backend stands in for is in README.md. */
 enum allocmark_backend {

@@ -22,24 +22,41 @@ static_assert((int)ALLOCMARK_OP_REALLOC == (int)ALLOCMARK_TIMED_REALLOC);
 /* Keeps read-back loads from being optimized away. */
 static u8 am_touch_sink;
 
+/*
+ * The touch byte: the policy in bits 0-1, log2 of how often it is applied in
+ * bits 2-7 (repeated writes model false sharing, as in user space).
+ */
 static void am_touch(u8 *p, u64 size, unsigned int touch)
 {
-	u64 off;
+	unsigned int policy = touch & ALLOCMARK_TOUCH_POLICY_MASK;
+	u64 off, rep, reps = 1ULL << (touch >> ALLOCMARK_TOUCH_REPEAT_SHIFT);
 	u8 sum = 0;
 
-	if (touch == ALLOCMARK_TOUCH_NONE)
+	if (policy == ALLOCMARK_TOUCH_NONE)
 		return;
-	WRITE_ONCE(p[0], 1);
-	if (touch == ALLOCMARK_TOUCH_FIRST_BYTE)
-		return;
-	for (off = 0; off < size; off += L1_CACHE_BYTES)
-		WRITE_ONCE(p[off], 1);
-	WRITE_ONCE(p[size - 1], 1);
-	if (touch != ALLOCMARK_TOUCH_READ_BACK)
-		return;
-	for (off = 0; off < size; off += L1_CACHE_BYTES)
-		sum += READ_ONCE(p[off]);
+	for (rep = 0; rep < reps; rep++) {
+		WRITE_ONCE(p[0], 1);
+		if (policy == ALLOCMARK_TOUCH_FIRST_BYTE)
+			continue;
+		for (off = 0; off < size; off += L1_CACHE_BYTES)
+			WRITE_ONCE(p[off], 1);
+		WRITE_ONCE(p[size - 1], 1);
+		if (policy != ALLOCMARK_TOUCH_READ_BACK)
+			continue;
+		for (off = 0; off < size; off += L1_CACHE_BYTES)
+			sum += READ_ONCE(p[off]);
+	}
 	WRITE_ONCE(am_touch_sink, sum);
+}
+
+static bool am_touch_ok(unsigned int touch)
+{
+	unsigned int reps_log2 = touch >> ALLOCMARK_TOUCH_REPEAT_SHIFT;
+
+	if (reps_log2 > ALLOCMARK_MAX_TOUCH_REPEAT_LOG2)
+		return false;
+	return reps_log2 == 0 ||
+	       (touch & ALLOCMARK_TOUCH_POLICY_MASK) != ALLOCMARK_TOUCH_NONE;
 }
 
 /* Check a timed op against the slot table; describe its new block in *nb. */
@@ -49,7 +66,7 @@ static int am_check_timed(struct am_stream *s, const struct allocmark_op *op,
 	struct am_block *b;
 
 	if (op->slot >= s->nr_slots || op->tag >= s->nr_tags ||
-	    op->touch > ALLOCMARK_TOUCH_READ_BACK)
+	    !am_touch_ok(op->touch))
 		return -EINVAL;
 	b = &s->slots[op->slot];
 

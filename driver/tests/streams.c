@@ -90,6 +90,13 @@ static void free_op(struct test_stream *s, uint32_t slot, uint8_t tag)
 	s->slot_size[slot] = 0;
 }
 
+uint32_t stream_handoff_use;
+
+static uint64_t handoff_arg(unsigned int t, unsigned int i)
+{
+	return (uint64_t)stream_handoff_use << 32 | (t * TEST_HANDOFFS + i);
+}
+
 void stream_build(struct test_stream *s, unsigned int backend, int mixed,
 		  unsigned int t, unsigned int nr_threads, unsigned int rounds)
 {
@@ -102,7 +109,7 @@ void stream_build(struct test_stream *s, unsigned int backend, int mixed,
 	/* Hand-offs out first, so no receive can wait on a later send. */
 	for (i = 0; i < first; i++) {
 		alloc_op(s, i, handoff_size(backend, t, i), tag, 0);
-		stream_push(s, ALLOCMARK_OP_SEND, i, t * TEST_HANDOFFS + i,
+		stream_push(s, ALLOCMARK_OP_SEND, i, handoff_arg(t, i),
 			    tag, 0, 0);
 		s->slot_size[i] = 0;
 	}
@@ -138,8 +145,8 @@ void stream_build(struct test_stream *s, unsigned int backend, int mixed,
 	for (i = 0; i < first; i++) {
 		unsigned int from = (t + 1) % nr_threads;
 
-		stream_push(s, ALLOCMARK_OP_RECEIVE, i,
-			    from * TEST_HANDOFFS + i, tag, 0, 0);
+		stream_push(s, ALLOCMARK_OP_RECEIVE, i, handoff_arg(from, i),
+			    tag, 0, 0);
 		s->slot_size[i] = handoff_size(backend, from, i);
 		free_op(s, i, tag);
 	}

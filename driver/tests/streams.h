@@ -26,6 +26,13 @@ struct test_stream {
  * Thread t of nr_threads: rounds of allocation work on backend, fixed-size
  * or mixed; every block is freed by the end, some after a hand-off.
  */
+/*
+ * Hand-off number of every mailbox the next 2-thread streams use: the
+ * driver reuses a box only in order of use (arg bits 32-63), so tests that
+ * share one file bump it after each set of streams.
+ */
+extern uint32_t stream_handoff_use;
+
 void stream_build(struct test_stream *s, unsigned int backend, int mixed,
 		  unsigned int t, unsigned int nr_threads, unsigned int rounds);
 void stream_free(struct test_stream *s);

@@ -252,6 +252,8 @@ static void test_replay(int fd, unsigned int backend, int mixed,
 		pthread_join(th[t], NULL);
 	for (t = 0; t < nr_threads; t++)
 		check_worker(&w[t], name);
+	if (nr_threads > 1)
+		stream_handoff_use++;
 
 	after[0] = tag_stats(fd, "Tst0");
 	after[1] = tag_stats(fd, "Tst1");
@@ -308,25 +310,60 @@ static void test_full_mailbox(int fd)
 	struct allocmark_begin b = begin_req(ALLOCMARK_BACKEND_KMALLOC, 1, 0);
 	struct test_stream s = { 0 };
 	struct allocmark_end e;
-	uint64_t done;
+	uint64_t done, box = (uint64_t)stream_handoff_use << 32 | 5;
 	int id = ioctl(fd, ALLOCMARK_IOC_BEGIN, &b);
 
 	stream_push(&s, ALLOCMARK_OP_ALLOC, 0, 64, 0, 0, 0);
 	stream_push(&s, ALLOCMARK_OP_ALLOC, 1, 64, 0, 0, 0);
-	stream_push(&s, ALLOCMARK_OP_SEND, 0, 5, 0, 0, 0);
-	stream_push(&s, ALLOCMARK_OP_SEND, 1, 5, 0, 0, 0);
+	stream_push(&s, ALLOCMARK_OP_SEND, 0, box, 0, 0, 0);
+	stream_push(&s, ALLOCMARK_OP_SEND, 1, box, 0, 0, 0);
 	CHECK(replay(fd, id, s.ops, s.n, &done) == -1 && errno == EINVAL &&
 	      done == 3, "send to a full mailbox: %s, done %llu",
 	      strerror(errno), (unsigned long long)done);
 	/* The stream goes on after the refused op. */
 	s.n = 0;
-	stream_push(&s, ALLOCMARK_OP_RECEIVE, 0, 5, 0, 0, 0);
+	stream_push(&s, ALLOCMARK_OP_RECEIVE, 0, box, 0, 0, 0);
 	stream_push(&s, ALLOCMARK_OP_FREE, 0, 64, 0, 0, 0);
 	stream_push(&s, ALLOCMARK_OP_FREE, 1, 64, 0, 0, 0);
 	CHECK(replay(fd, id, s.ops, s.n, &done) == 0 && done == 3,
 	      "continue after a refused op: %s", strerror(errno));
 	CHECK(end_stream(fd, id, &e, NULL) == 0 && e.leaked_blocks == 0,
 	      "full mailbox stream leaked %llu",
+	      (unsigned long long)e.leaked_blocks);
+	stream_free(&s);
+}
+
+/* A box is reused by hand-off number (use, in arg bits 32-63). */
+static void test_mailbox_reuse(int fd)
+{
+	struct allocmark_begin b = begin_req(ALLOCMARK_BACKEND_KMALLOC, 1, 0);
+	struct test_stream s = { 0 };
+	struct allocmark_end e;
+	uint64_t done, use0 = (uint64_t)stream_handoff_use << 32 | 6;
+	uint64_t use1 = use0 + (1ULL << 32);
+	int id = ioctl(fd, ALLOCMARK_IOC_BEGIN, &b);
+
+	stream_push(&s, ALLOCMARK_OP_ALLOC, 0, 64, 0, 0, 0);
+	stream_push(&s, ALLOCMARK_OP_SEND, 0, use0, 0, 0, 0);
+	stream_push(&s, ALLOCMARK_OP_RECEIVE, 1, use0, 0, 0, 0);
+	stream_push(&s, ALLOCMARK_OP_ALLOC, 0, 96, 0, 0, 0);
+	stream_push(&s, ALLOCMARK_OP_SEND, 0, use1, 0, 0, 0);
+	stream_push(&s, ALLOCMARK_OP_RECEIVE, 2, use1, 0, 0, 0);
+	stream_push(&s, ALLOCMARK_OP_FREE, 1, 64, 0, 0, 0);
+	stream_push(&s, ALLOCMARK_OP_FREE, 2, 96, 0, 0, 0);
+	CHECK(replay(fd, id, s.ops, s.n, &done) == 0 && done == 8,
+	      "reused mailbox: %s, done %llu", strerror(errno),
+	      (unsigned long long)done);
+	/* Use 0 of the box is over: a late send of it is refused at once. */
+	s.n = 0;
+	stream_push(&s, ALLOCMARK_OP_ALLOC, 0, 64, 0, 0, 0);
+	stream_push(&s, ALLOCMARK_OP_SEND, 0, use0, 0, 0, 0);
+	stream_push(&s, ALLOCMARK_OP_FREE, 0, 64, 0, 0, 0);
+	CHECK(replay(fd, id, s.ops, s.n, &done) == -1 && errno == EINVAL &&
+	      done == 1, "send of a past use: %s, done %llu", strerror(errno),
+	      (unsigned long long)done);
+	CHECK(end_stream(fd, id, &e, NULL) == 0 && e.leaked_blocks == 1,
+	      "past-use stream leaked %llu, expected 1",
 	      (unsigned long long)e.leaked_blocks);
 	stream_free(&s);
 }
@@ -449,6 +486,8 @@ static void test_hostile(int fd)
 	EXPECT_OPS(EINVAL, 0, "bad kind", OP(PHASE, 0, 0); s_.ops[0].kind = 6);
 	EXPECT_OPS(EINVAL, 0, "kind 255", OP(PHASE, 0, 0); s_.ops[0].kind = 255);
 	EXPECT_OPS(EINVAL, 0, "bad touch", OP(ALLOC, 0, 64); s_.ops[0].touch = 4);
+	EXPECT_OPS(EINVAL, 0, "touch repeats above 2^20", OP(ALLOC, 0, 64);
+		   s_.ops[0].touch = 21 << 2 | ALLOCMARK_TOUCH_FIRST_BYTE);
 	EXPECT_OPS(EINVAL, 0, "bad align", OP(ALLOC, 0, 64);
 		   s_.ops[0].align_log2 = 13);
 	EXPECT_OPS(EINVAL, 0, "tag index", OP(ALLOC, 0, 64); s_.ops[0].tag = 2);
@@ -464,6 +503,7 @@ static void test_hostile(int fd)
 	EXPECT_OPS(EINVAL, 1, "receive into a live slot", OP(ALLOC, 0, 64);
 		   OP(RECEIVE, 0, 0));
 	test_full_mailbox(fd);
+	test_mailbox_reuse(fd);
 	EXPECT_OPS(EINVAL, 600, "bad op after a chunk boundary",
 		   for (int i = 0; i < 300; i++) { OP(ALLOC, 0, 64);
 		   OP(FREE, 0, 64); } OP(FREE, 0, 64));
