@@ -16,6 +16,7 @@ struct Command {
 Command AddRunCommand(CLI::App& app);
 Command AddListCommand(CLI::App& app);
 Command AddCompareCommand(CLI::App& app);
+Command AddExportCommand(CLI::App& app);
 
 /// Directory holding the allocmark and worker executables.
 std::string BinDir();

@@ -30,6 +30,7 @@ int Main(int argc, char** argv) {
       AddRunCommand(app),
       AddListCommand(app),
       AddCompareCommand(app),
+      AddExportCommand(app),
   };
   try {
     app.parse(argc, argv);

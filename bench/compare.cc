@@ -171,7 +171,8 @@ void CheckResultsDocument(const json& doc, const std::string& name) {
     if (!c.is_object() || !Find(c, {"allocator"}) ||
         !Find(c, {"allocator"})->is_string() || !Find(c, {"workload"}) ||
         !Find(c, {"workload"})->is_string() || !Find(c, {"threads"}) ||
-        !Find(c, {"threads"})->is_number_unsigned() || !Find(c, {"status"}) ||
+        !Find(c, {"threads"})->is_number_integer() ||
+        Find(c, {"threads"})->get<std::int64_t>() < 1 || !Find(c, {"status"}) ||
         !Find(c, {"status"})->is_string())
       throw ResultsError(name +
                          ": a cell lacks allocator, workload, threads "
