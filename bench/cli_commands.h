@@ -17,6 +17,7 @@ Command AddRunCommand(CLI::App& app);
 Command AddListCommand(CLI::App& app);
 Command AddCompareCommand(CLI::App& app);
 Command AddExportCommand(CLI::App& app);
+Command AddHistoryCommand(CLI::App& app);
 
 /// Directory holding the allocmark and worker executables.
 std::string BinDir();

@@ -31,6 +31,7 @@ int Main(int argc, char** argv) {
       AddListCommand(app),
       AddCompareCommand(app),
       AddExportCommand(app),
+      AddHistoryCommand(app),
   };
   try {
     app.parse(argc, argv);
