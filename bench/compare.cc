@@ -218,16 +218,9 @@ double CellMetric(const json& cell, const std::string& key) {
   if (key == "peak_rss")
     return Number(Find(cell, {"memory", "peak_rss_bytes"}));
   if (key == "instructions_per_op") {
-    // Cache probes are optional; take a per-op figure or derive one.
-    const double per_op =
-        Number(Find(cell, {"cache", "events", "instructions_per_op"}));
-    if (!std::isnan(per_op)) return per_op;
-    const json* ins = Find(cell, {"cache", "events", "instructions"});
-    if (ins && ins->is_object()) ins = Find(*ins, {"value"});
-    const double total = Number(ins);
-    const double ops = Number(Find(cell, {"ops"}));
-    if (!std::isnan(total) && ops > 0) return total / ops;
-    return kNaN;
+    // cache.events figures are per op already (hardware counters or the
+    // simulated pass); null when the probe was unavailable.
+    return Number(Find(cell, {"cache", "events", "instructions"}));
   }
   return kNaN;
 }

@@ -190,8 +190,8 @@ TEST(Compare, ThresholdsPerMetric) {
 TEST(Compare, InstructionsPerOpWhenCacheEventsArePresent) {
   json base = Crafted(10, 8, 0.03, 1);
   json now = Crafted(10, 8, 0.03, 2);
-  for (json& c : base["cells"]) c["cache"]["events"]["instructions"] = 50000.0;
-  for (json& c : now["cells"]) c["cache"]["events"]["instructions"] = 150000.0;
+  for (json& c : base["cells"]) c["cache"]["events"]["instructions"] = 50.0;
+  for (json& c : now["cells"]) c["cache"]["events"]["instructions"] = 150.0;
   const Comparison c = CompareResults(base, now, CompareOptions{});
   const MetricResult& m =
       Metric(c, "system/fixed-64/1t", "instructions_per_op");
