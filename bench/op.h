@@ -14,8 +14,15 @@ enum class OpKind : std::uint8_t {
   kRealloc = 2,  ///< slots[slot] = reallocate(slots[slot], old, arg)
   kSend = 3,     ///< mailbox[arg] = slots[slot]; slot becomes empty
   kReceive = 4,  ///< slots[slot] = mailbox[arg]; waits until it is filled
-  kPhase = 5,    ///< a phase boundary; tag = index of the new phase
+  kPhase = 5,    ///< a phase boundary; tag = index of the new phase;
+                 ///< arg & kPhaseRespawn: go on in a fresh OS thread
 };
+
+/// kPhase arg bit: the replay retires this OS thread here and continues the
+/// stream (same slots, same live set) in a new one, as larson and mstress
+/// replace threads. Backends that cannot replace threads (the kernel) treat
+/// the op as a plain phase boundary.
+inline constexpr std::uint64_t kPhaseRespawn = 1;
 inline constexpr int kOpKindCount = 6;
 
 /// How an allocated or resized block is touched (outside the timed region).
@@ -25,6 +32,20 @@ enum class Touch : std::uint8_t {
   kWholeBlock = 2,  ///< write every cache line
   kReadBack = 3,    ///< write every cache line, then read them back
 };
+
+/// The touch byte holds the policy in bits 0-1 and, in bits 2-7, log2 of how
+/// many times it is applied (repeated writes model false sharing).
+inline constexpr std::uint8_t kTouchPolicyMask = 3;
+inline Touch TouchPolicy(Touch t) {
+  return static_cast<Touch>(static_cast<std::uint8_t>(t) & kTouchPolicyMask);
+}
+inline std::uint64_t TouchRepeats(Touch t) {
+  return std::uint64_t{1} << (static_cast<std::uint8_t>(t) >> 2);
+}
+inline Touch WithTouchRepeatsLog2(Touch t, unsigned repeats_log2) {
+  return static_cast<Touch>(static_cast<std::uint8_t>(TouchPolicy(t)) |
+                            repeats_log2 << 2);
+}
 
 /// One operation of one thread's op stream.
 struct Op {

@@ -27,9 +27,11 @@ std::uint64_t SizeSampler::Sample(Rng& rng) const {
       x = std::exp(std::log(lo) +
                    rng.Unit() * (std::log(hi + 1) - std::log(lo)));
       break;
-    case SizeDist::kPareto: {
+    case SizeDist::kPareto:
+    case SizeDist::kInverseSquare: {
       // Truncated Pareto on [min, max + 1): invert its CDF.
-      const double a = spec_.alpha;
+      const double a =
+          spec_.dist == SizeDist::kInverseSquare ? 1.0 : spec_.alpha;
       const double u = rng.Unit();
       const double ratio = std::pow(lo / (hi + 1), a);
       x = lo / std::pow(1 - u * (1 - ratio), 1 / a);

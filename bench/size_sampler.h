@@ -1,5 +1,5 @@
 // Draws block sizes from a SizeSpec: fixed, uniform, log-uniform, Pareto
-// (power law) or an empirical (size, weight) table.
+// (power law, inverse-square) or an empirical (size, weight) table.
 #pragma once
 
 #include <cstdint>

@@ -21,6 +21,9 @@ void StreamCounts::Add(const StreamCounts& o) {
   bytes_allocated += o.bytes_allocated;
   leaked_blocks += o.leaked_blocks;
   max_live += o.max_live;
+  teardown_frees += o.teardown_frees;
+  adopted += o.adopted;
+  respawns += o.respawns;
 }
 
 namespace {
@@ -29,7 +32,9 @@ struct LiveObject {
   std::uint32_t slot;
   std::uint8_t tag;
   std::uint8_t align_log2;
+  std::uint32_t owner;  // the thread that allocated it
   std::uint64_t size;
+  bool adopted = false;  // arrived through a hand-off
 };
 
 struct PendingHandOff {
@@ -37,10 +42,22 @@ struct PendingHandOff {
   std::uint32_t use;
   std::uint64_t size;
   std::uint8_t tag;
+  std::uint8_t align_log2;
+  bool adopt;
+  std::uint32_t owner;
 };
+
+// A mailbox's use number is 32 bits of the op's arg; a box is retired, never
+// wrapped, before it runs out, so 10^12-op streams stay unambiguous.
+constexpr std::uint32_t kMaxMailboxUses = UINT32_MAX;
 
 std::uint64_t MailboxArg(std::uint32_t mailbox, std::uint32_t use) {
   return static_cast<std::uint64_t>(use) << 32 | mailbox;
+}
+
+Touch TouchOf(const PhaseSpec& phase) {
+  return WithTouchRepeatsLog2(
+      phase.touch, static_cast<unsigned>(std::countr_zero(phase.touch_repeat)));
 }
 
 }  // namespace
@@ -83,8 +100,13 @@ StreamGenerator::StreamGenerator(const WorkloadSpec& spec,
   // +1: a received block passes through one slot before it is freed.
   plan_.slots_per_thread = max_ws + 1;
   // Between two turns of a thread every other thread sends it at most one
-  // block, so at most T*(T-1) blocks are ever in flight.
-  plan_.mailboxes = threads * threads + 1;
+  // block, so at most T*(T-1) blocks are ever in flight; plus one box per
+  // 2^32 sends, for the boxes retired when their use counter runs out.
+  const std::uint64_t max_sends =
+      static_cast<std::uint64_t>(threads) * ops_per_thread;
+  plan_.mailboxes = threads * threads + 1 +
+                    static_cast<std::uint32_t>(max_sends / kMaxMailboxUses);
+  mailbox_limit_ = plan_.mailboxes;
   std::uint64_t seed_state = seed ^ 0x616c6c6f636d6b21ULL;  // "allocmk!"
   for (std::uint32_t t = 0; t < threads; ++t) {
     auto ts = std::make_unique<ThreadState>(SplitMix64(seed_state));
@@ -148,12 +170,21 @@ bool StreamGenerator::Step(std::uint32_t t, std::span<Op> buffer,
     ts.Emit({OpKind::kReceive, 0, Touch::kNone, h.tag, slot,
              MailboxArg(h.mailbox, h.use)},
             buffer, filled);
+    ++ts.counts.receives;
+    if (h.use + 1 < kMaxMailboxUses) free_mailboxes_.push_back(h.mailbox);
+    // An adopted block joins the live set only while it has room, so the
+    // working-set bound holds for received blocks too.
+    if (h.adopt && ts.live.size() < spec_.phases[ts.phase].working_set &&
+        ts.free_slots.size() > 1) {
+      ts.free_slots.pop_back();
+      ts.live.push_back({slot, h.tag, h.align_log2, h.owner, h.size, true});
+      ++ts.counts.adopted;
+      continue;
+    }
     ts.Emit({OpKind::kFree, 0, Touch::kNone, h.tag, slot, h.size}, buffer,
             filled);
-    ++ts.counts.receives;
     ++ts.counts.frees;
-    ++ts.counts.cross_thread_frees;
-    free_mailboxes_.push_back(h.mailbox);
+    if (h.owner != t) ++ts.counts.cross_thread_frees;
   }
 
   if (ts.budget_done < plan_.ops_per_thread) {
@@ -172,9 +203,12 @@ bool StreamGenerator::Step(std::uint32_t t, std::span<Op> buffer,
         ++ts.phase;
       }
       ts.started = true;
-      ts.Emit({OpKind::kPhase, 0, Touch::kNone,
-               static_cast<std::uint8_t>(ts.phase), 0, 0},
-              buffer, filled);
+      const bool respawn = spec_.phases[ts.phase].respawn;
+      ts.Emit(
+          {OpKind::kPhase, 0, Touch::kNone, static_cast<std::uint8_t>(ts.phase),
+           0, respawn ? kPhaseRespawn : 0},
+          buffer, filled);
+      ts.counts.respawns += respawn;
     }
     const PhaseSpec& phase = spec_.phases[ts.phase];
     const bool consumer = phase.hand_off == HandOff::kProducerConsumer &&
@@ -193,6 +227,10 @@ bool StreamGenerator::Step(std::uint32_t t, std::span<Op> buffer,
   const PhaseSpec& phase = spec_.phases[ts.phase];
   if (ts.live.size() > spec_.leak_blocks) {
     EmitFree(t, ts, phase, 0, false, buffer, filled);
+    ++ts.counts.teardown_frees;
+  } else if (ts.live.size() < spec_.leak_blocks && ts.free_slots.size() > 1) {
+    EmitAlloc(t, ts, phase, buffer,
+              filled);  // top up: exactly leak_blocks stay live
   } else if (ts.inbox.empty()) {
     ts.counts.leaked_blocks = ts.live.size();
     ts.finished = true;
@@ -209,13 +247,26 @@ void StreamGenerator::EmitOwnOp(std::uint32_t t, ThreadState& ts,
   const bool batch = phase.lifetime == Lifetime::kBatch ||
                      phase.lifetime == Lifetime::kReverse;
   const double r = ts.rng.Unit();
-  if (batch) {
+  if (batch || phase.drain > 0) {
+    // Fill to W, drain to `keep`, refill: batch and reverse lifetimes drain
+    // everything and fill with allocations only; other lifetimes fill with
+    // their mix, so short-lived blocks die between the survivors.
+    const double drain = phase.drain > 0 ? phase.drain : 1.0;
+    const std::uint64_t w = phase.working_set;
+    const std::uint64_t drained = std::min<std::uint64_t>(
+        w, std::max<std::uint64_t>(
+               1, static_cast<std::uint64_t>(drain * static_cast<double>(w))));
+    const std::uint64_t keep = w - drained;
     if (ts.filling && full) ts.filling = false;
-    if (!ts.filling && n == 0) ts.filling = true;
+    if (!ts.filling && n <= keep) ts.filling = true;
     if (n > 0 && r < phase.realloc_share) {
       choice = kRealloc;
+    } else if (!ts.filling) {
+      choice = kFree;
+    } else if (batch || n == 0 || r < phase.alloc_share) {
+      choice = kAlloc;
     } else {
-      choice = ts.filling ? kAlloc : kFree;
+      choice = kFree;
     }
   } else if (n == 0) {
     choice = kAlloc;
@@ -233,7 +284,9 @@ void StreamGenerator::EmitOwnOp(std::uint32_t t, ThreadState& ts,
     // spec parser forbids the combination, so this only guards edge cases.
     const std::size_t i = ts.rng.Below(n);
     LiveObject& obj = ts.live[i];
-    if (obj.align_log2 == 0) {
+    // Adopted blocks are not resized: the per-tag tally of the streams
+    // (bench/pool_tags.cc) knows a slot's size only from its own thread's ops.
+    if (obj.align_log2 == 0 && !obj.adopted) {
       std::uint64_t size = obj.size;
       switch (phase.realloc.policy) {
         case ReallocPolicy::kStep:
@@ -251,7 +304,7 @@ void StreamGenerator::EmitOwnOp(std::uint32_t t, ThreadState& ts,
       }
       size = std::min(size, phase.realloc.max);
       obj.size = size;
-      ts.Emit({OpKind::kRealloc, 0, phase.touch, obj.tag, obj.slot, size},
+      ts.Emit({OpKind::kRealloc, 0, TouchOf(phase), obj.tag, obj.slot, size},
               buffer, filled);
       ++ts.counts.reallocs;
       return;
@@ -260,18 +313,7 @@ void StreamGenerator::EmitOwnOp(std::uint32_t t, ThreadState& ts,
   }
 
   if (choice == kAlloc) {
-    const std::uint64_t size = samplers_[ts.phase].Sample(ts.rng);
-    const std::uint64_t align = phase.sizes.align;
-    const std::uint8_t align_log2 =
-        align > 16 ? static_cast<std::uint8_t>(std::countr_zero(align)) : 0;
-    const std::uint32_t slot = ts.free_slots.back();
-    ts.free_slots.pop_back();
-    const auto tag = static_cast<std::uint8_t>(ts.phase);
-    ts.live.push_back({slot, tag, align_log2, size});
-    ts.Emit({OpKind::kAlloc, align_log2, phase.touch, tag, slot, size}, buffer,
-            filled);
-    ++ts.counts.allocs;
-    ts.counts.bytes_allocated += size;
+    EmitAlloc(t, ts, phase, buffer, filled);
     return;
   }
 
@@ -290,6 +332,23 @@ void StreamGenerator::EmitOwnOp(std::uint32_t t, ThreadState& ts,
       break;
   }
   EmitFree(t, ts, phase, victim, true, buffer, filled);
+}
+
+void StreamGenerator::EmitAlloc(std::uint32_t t, ThreadState& ts,
+                                const PhaseSpec& phase, std::span<Op> buffer,
+                                std::size_t& filled) {
+  const std::uint64_t size = samplers_[ts.phase].Sample(ts.rng);
+  const std::uint64_t align = phase.sizes.align;
+  const std::uint8_t align_log2 =
+      align > 16 ? static_cast<std::uint8_t>(std::countr_zero(align)) : 0;
+  const std::uint32_t slot = ts.free_slots.back();
+  ts.free_slots.pop_back();
+  const auto tag = static_cast<std::uint8_t>(ts.phase);
+  ts.live.push_back({slot, tag, align_log2, t, size});
+  ts.Emit({OpKind::kAlloc, align_log2, TouchOf(phase), tag, slot, size}, buffer,
+          filled);
+  ++ts.counts.allocs;
+  ts.counts.bytes_allocated += size;
 }
 
 void StreamGenerator::EmitFree(std::uint32_t t, ThreadState& ts,
@@ -315,6 +374,7 @@ void StreamGenerator::EmitFree(std::uint32_t t, ThreadState& ts,
     ts.Emit({OpKind::kFree, 0, Touch::kNone, obj.tag, obj.slot, obj.size},
             buffer, filled);
     ++ts.counts.frees;
+    if (obj.owner != t) ++ts.counts.cross_thread_frees;  // an adopted block
     return;
   }
   const std::uint32_t peer = PickPeer(t, ts, phase);
@@ -325,14 +385,16 @@ void StreamGenerator::EmitFree(std::uint32_t t, ThreadState& ts,
   } else {
     mailbox = static_cast<std::uint32_t>(mailbox_uses_.size());
     mailbox_uses_.push_back(0);
-    ALLOCMARK_CHECK(mailbox < plan_.mailboxes, "mailbox bound exceeded");
+    ALLOCMARK_CHECK(mailbox < mailbox_limit_, "mailbox bound exceeded");
   }
   const std::uint32_t use = mailbox_uses_[mailbox]++;
   ts.Emit({OpKind::kSend, 0, Touch::kNone, obj.tag, obj.slot,
            MailboxArg(mailbox, use)},
           buffer, filled);
   ++ts.counts.sends;
-  threads_[peer]->inbox.push_back({mailbox, use, obj.size, obj.tag});
+  threads_[peer]->inbox.push_back(
+      {mailbox, use, obj.size, obj.tag, obj.align_log2,
+       phase.receiver == Receiver::kAdopt, obj.owner});
 }
 
 std::uint32_t StreamGenerator::PickPeer(std::uint32_t t, ThreadState& ts,

@@ -33,6 +33,9 @@ struct StreamCounts {
   std::uint64_t bytes_allocated = 0;  ///< sum of requested alloc sizes
   std::uint64_t leaked_blocks = 0;    ///< intended leaks left live at the end
   std::uint64_t max_live = 0;         ///< peak live objects of this thread
+  std::uint64_t teardown_frees = 0;   ///< frees after the budget, at the end
+  std::uint64_t adopted = 0;          ///< received blocks kept live, not freed
+  std::uint64_t respawns = 0;         ///< phase ops that replace the OS thread
 
   void Add(const StreamCounts& o);
 };
@@ -63,6 +66,8 @@ class StreamGenerator {
   bool Step(std::uint32_t t, std::span<Op> buffer, std::size_t& filled);
   void EmitOwnOp(std::uint32_t t, ThreadState& ts, const PhaseSpec& phase,
                  std::span<Op> buffer, std::size_t& filled);
+  void EmitAlloc(std::uint32_t t, ThreadState& ts, const PhaseSpec& phase,
+                 std::span<Op> buffer, std::size_t& filled);
   void EmitFree(std::uint32_t t, ThreadState& ts, const PhaseSpec& phase,
                 std::size_t victim_index, bool allow_cross,
                 std::span<Op> buffer, std::size_t& filled);
@@ -74,6 +79,7 @@ class StreamGenerator {
   std::vector<SizeSampler> samplers_;  // one per phase
   std::vector<std::unique_ptr<ThreadState>> threads_;
   std::deque<std::uint32_t> free_mailboxes_;  // FIFO: spreads reuse apart
+  std::uint32_t mailbox_limit_ = 0;  // boxes the plan allows, retired ones too
   std::vector<std::uint32_t> mailbox_uses_;
   std::uint32_t next_thread_ = 0;
   bool all_budgets_done_ = false;

@@ -2,6 +2,7 @@
 // the key and what is accepted, because users write these by hand.
 #include "bench/workload_spec.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -110,6 +111,7 @@ class Parser {
                                {"uniform", SizeDist::kUniform},
                                {"log-uniform", SizeDist::kLogUniform},
                                {"pareto", SizeDist::kPareto},
+                               {"inverse-square", SizeDist::kInverseSquare},
                                {"table", SizeDist::kTable}},
                               std::nullopt);
     if (s.dist == SizeDist::kFixed) {
@@ -140,6 +142,9 @@ class Parser {
                         std::to_string(s.max) + ")");
       if (s.dist == SizeDist::kPareto)
         s.alpha = Number(j, where, "alpha", 0.01, 100, 1.0);
+      if (s.dist == SizeDist::kInverseSquare && j.contains("alpha"))
+        Fail(where + ".alpha",
+             "inverse-square fixes alpha at 1; use dist pareto to choose it");
     }
     s.align = Uint(j, where, "align", 0, 1u << 20, 0);
     if (s.align != 0 && (s.align & (s.align - 1)) != 0)
@@ -150,8 +155,9 @@ class Parser {
 
   PhaseSpec Phase(const json& j, const std::string& where) {
     OnlyKeys(j, where,
-             {"name", "tag", "share", "sizes", "lifetime", "working_set", "mix",
-              "realloc", "touch", "cross_thread"});
+             {"name", "tag", "share", "repeat", "sizes", "lifetime",
+              "working_set", "mix", "realloc", "touch", "touch_repeat", "drain",
+              "respawn", "cross_thread"});
     PhaseSpec p;
     p.name = String(j, where, "name", "main");
     const std::string tag = String(j, where, "tag");
@@ -213,10 +219,30 @@ class Parser {
                              {"whole-block", Touch::kWholeBlock},
                              {"read-back", Touch::kReadBack}},
                             Touch::kNone);
+    p.touch_repeat = static_cast<std::uint32_t>(
+        Uint(j, where, "touch_repeat", 1, kMaxTouchRepeat, 1));
+    if ((p.touch_repeat & (p.touch_repeat - 1)) != 0)
+      Fail(where + ".touch_repeat", "must be a power of two (got " +
+                                        std::to_string(p.touch_repeat) + ")");
+    if (p.touch_repeat > 1 && p.touch == Touch::kNone)
+      Fail(where + ".touch_repeat", "needs a touch policy other than none");
+    if (j.contains("drain")) {
+      p.drain = Number(j, where, "drain", 0, 1, std::nullopt);
+      if (!(p.drain > 0)) Fail(where + ".drain", "must be in (0, 1] (got 0)");
+    }
+    if (j.contains("respawn")) {
+      if (!j["respawn"].is_boolean())
+        Fail(where + ".respawn", "must be true or false");
+      p.respawn = j["respawn"].get<bool>();
+    }
     if (j.contains("cross_thread")) {
       const json& c = j["cross_thread"];
       const std::string w = where + ".cross_thread";
-      OnlyKeys(c, w, {"share", "pattern"});
+      OnlyKeys(c, w, {"share", "pattern", "receiver"});
+      p.receiver = Choice<Receiver>(
+          c, w, "receiver",
+          {{"free", Receiver::kFree}, {"adopt", Receiver::kAdopt}},
+          Receiver::kFree);
       p.cross_thread_share = Number(c, w, "share", 0, 1, std::nullopt);
       p.hand_off =
           Choice<HandOff>(c, w, "pattern",
@@ -250,18 +276,32 @@ class Parser {
         Uint(ops, "spec.ops_per_thread", "full", 1, kMaxOpsPerThread);
     if (!j.contains("phases") || !j["phases"].is_array() || j["phases"].empty())
       Fail("spec.phases", "must be a non-empty array");
-    if (j["phases"].size() > 255) Fail("spec.phases", "at most 255 phases");
     double share = 0;
     for (std::size_t i = 0; i < j["phases"].size(); ++i) {
-      w.phases.push_back(
-          Phase(j["phases"][i], "phases[" + std::to_string(i) + "]"));
-      share += w.phases.back().share;
+      const std::string where = "phases[" + std::to_string(i) + "]";
+      const PhaseSpec p = Phase(j["phases"][i], where);
+      share += p.share;
+      // "repeat": K runs the phase K times, each with share/K: how rounds of
+      // thread replacement are written without K copies in the file.
+      const std::uint64_t repeat =
+          Uint(j["phases"][i], where, "repeat", 1, kMaxPhases, 1);
+      if (w.phases.size() + repeat > kMaxPhases)
+        Fail(where + ".repeat", "at most " + std::to_string(kMaxPhases) +
+                                    " phases after repetition");
+      for (std::uint64_t r = 0; r < repeat; ++r) {
+        w.phases.push_back(p);
+        w.phases.back().share = p.share / static_cast<double>(repeat);
+      }
     }
     if (std::fabs(share - 1.0) > 1e-9)
       Fail("spec.phases",
            "shares must add up to 1 (got " + std::to_string(share) + ")");
+    std::uint32_t max_ws = 0;
+    for (const PhaseSpec& p : w.phases)
+      max_ws = std::max(max_ws, p.working_set);
+    // The slot table holds at most the largest working set.
     w.leak_blocks = static_cast<std::uint32_t>(
-        Uint(j, "spec", "leak_blocks", 0, kMaxWorkingSet, 0));
+        Uint(j, "spec", "leak_blocks", 0, max_ws, 0));
     if (j.contains("test_only")) {
       if (!j["test_only"].is_boolean())
         Fail("spec.test_only", "must be true or false");

@@ -24,7 +24,16 @@ inline constexpr std::uint64_t kMaxOpsPerThread = 1'000'000'000'000ULL;
 inline constexpr std::uint32_t kMaxThreads = 1024;
 inline constexpr std::uint32_t kMaxWorkingSet = 1u << 24;
 
-enum class SizeDist { kFixed, kUniform, kLogUniform, kPareto, kTable };
+/// kInverseSquare is glibc bench-malloc-thread's law, density ~ size^-2:
+/// a Pareto with alpha 1, named because users look for it by that name.
+enum class SizeDist {
+  kFixed,
+  kUniform,
+  kLogUniform,
+  kPareto,
+  kTable,
+  kInverseSquare
+};
 
 struct SizeSpec {
   SizeDist dist = SizeDist::kFixed;
@@ -47,6 +56,13 @@ struct ReallocSpec {
 
 enum class HandOff { kRing, kRandomPeer, kProducerConsumer };
 
+/// What a thread does with a block handed to it: free it at once, or adopt it
+/// into its own live set (freed later under its lifetime model, or handed on).
+enum class Receiver { kFree, kAdopt };
+
+inline constexpr std::uint32_t kMaxTouchRepeat = 1u << 20;
+inline constexpr std::uint32_t kMaxPhases = 255;
+
 struct PhaseSpec {
   std::string name;
   std::array<char, 4> tag{};  ///< pool tag, four printable characters
@@ -57,8 +73,14 @@ struct PhaseSpec {
   double alloc_share = 0.5, free_share = 0.5, realloc_share = 0.0;
   ReallocSpec realloc;
   Touch touch = Touch::kNone;
+  std::uint32_t touch_repeat = 1;  ///< power of two: writes per touch
+  /// Fill/drain cycles: once W blocks are live, free this fraction of W,
+  /// then refill. 0: none, except batch/reverse lifetimes, which drain all.
+  double drain = 0.0;
+  bool respawn = false;  ///< the phase starts on a fresh OS thread
   double cross_thread_share = 0.0;
   HandOff hand_off = HandOff::kRing;
+  Receiver receiver = Receiver::kFree;
 };
 
 enum class Scale { kQuick = 0, kDefault = 1, kFull = 2 };
