@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 #include <gnu/libc-version.h>
+#include <sys/auxv.h>
 
 namespace allocmark {
 
@@ -15,9 +16,24 @@ std::string LibraryDefining(const char* symbol) {
   return info.dli_fname;
 }
 
+namespace {
+
+// No program interpreter: a static executable (the VM guest's workers).
+bool StaticallyLinked() { return getauxval(AT_BASE) == 0; }
+
+}  // namespace
+
 IdentityReport ExpectMallocFrom(std::string_view expected, bool ownership_ok,
                                 std::string_view ownership_detail) {
   IdentityReport report;
+  if (StaticallyLinked()) {
+    // No shared object to name: the link chose malloc once and for all, and
+    // nothing can be preloaded, so the ownership check decides alone.
+    report.library = "static (" + std::string(expected) + " linked in)";
+    report.ok = ownership_ok;
+    report.detail = "statically linked; " + std::string(ownership_detail);
+    return report;
+  }
   report.library = LibraryDefining("malloc");
   const std::string name = report.library.substr(report.library.rfind('/') + 1);
   if (name.find(expected) == std::string::npos) {

@@ -79,20 +79,24 @@ std::vector<AdapterInfo> AdapterCatalog(const std::string& bin_dir) {
     Probe(info, {info.worker, "--identity"}, {});
     out.push_back(std::move(info));
   }
-  AdapterInfo kpool;
-  kpool.name = "kpool";
-  kpool.description =
-      "kernel pool through the allocmark driver (/dev/allocmark)";
-  kpool.worker = bin_dir + "/allocmark-worker-kpool";
-  if (access("/dev/allocmark", F_OK) != 0) {
-    kpool.reason =
-        "/dev/allocmark not present: load the driver with `scripts/driver "
-        "load`, "
-        "or run inside the VM with `allocmark run --vm`";
-  } else {
-    Probe(kpool, {kpool.worker, "--identity"}, {});
+  // Kernel pools: one adapter per driver backend. Listed either way; without
+  // the device they are skipped with the command that provides it.
+  for (const char* backend : {"kmalloc", "kmem_cache", "vmalloc", "pages"}) {
+    AdapterInfo kpool;
+    kpool.name = std::string("kpool-") + backend;
+    kpool.description = std::string("kernel ") + backend +
+                        " pool through the allocmark driver (/dev/allocmark)";
+    kpool.worker = bin_dir + "/allocmark-worker-" + kpool.name;
+    if (access("/dev/allocmark", F_OK) != 0) {
+      kpool.reason =
+          "/dev/allocmark not present: load the driver with `sudo "
+          "scripts/driver load`, or run inside the VM with `allocmark run "
+          "--vm`";
+    } else {
+      Probe(kpool, {kpool.worker, "--identity"}, {});  // checks the ABI
+    }
+    out.push_back(std::move(kpool));
   }
-  out.push_back(std::move(kpool));
   return out;
 }
 
@@ -109,6 +113,12 @@ std::vector<AdapterInfo> SelectAdapters(const std::vector<AdapterInfo>& catalog,
   for (const std::string& item : items) {
     if (item == "all") {
       for (const auto& a : catalog) out.push_back(a);
+      continue;
+    }
+    if (item == "kpool") {  // every kernel backend
+      for (const auto& a : catalog) {
+        if (a.name.rfind("kpool-", 0) == 0) out.push_back(a);
+      }
       continue;
     }
     if (item.rfind("preload:", 0) == 0) {
@@ -136,7 +146,8 @@ std::vector<AdapterInfo> SelectAdapters(const std::vector<AdapterInfo>& catalog,
     }
     if (!found)
       throw SpecError("--allocators: unknown allocator '" + item +
-                      "' (accepted: all, " + names + ", preload:<lib.so>)");
+                      "' (accepted: all, kpool, " + names +
+                      ", preload:<lib.so>)");
   }
   return out;
 }

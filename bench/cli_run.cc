@@ -14,6 +14,7 @@
 #include "bench/context.h"
 #include "bench/results_file.h"
 #include "bench/runner.h"
+#include "bench/vm_run.h"
 
 namespace allocmark {
 namespace {
@@ -33,7 +34,51 @@ struct RunArgs {
   bool no_latency = false;
   bool check = false;
   bool quiet = false;
+  bool vm = false;  // run the matrix in a QEMU guest (bench/vm_run.h)
+  double vm_timeout_s = 900;
+  int vm_mem_mb = 1024;
+  std::string vm_build;
 };
+
+// The guest runs the same command on the validated matrix; workloads go in
+// as spec files, everything else as the user gave it.
+int RunVm(const RunArgs& args, const RunPlan& plan) {
+  if (args.allocators.find("preload:") != std::string::npos)
+    BadInput("--vm: preload:<lib.so> cannot run in the guest (static "
+             "binaries, no shared libraries)");
+  if (args.vm_timeout_s <= 0 || args.vm_mem_mb < 256)
+    BadInput("--vm-timeout must be > 0 and --vm-mem at least 256 (MiB)");
+  VmRunRequest req;
+  std::string names;
+  for (const WorkloadSpec& w : plan.workloads) {
+    names += (names.empty() ? "" : ",") + w.name;
+    req.workload_files.push_back(w.path);
+  }
+  req.guest_args = {"run",       "--allocators", args.allocators,
+                    "--workloads", names,        "--profile",
+                    args.profile,  "--timeout",  std::to_string(args.timeout_s),
+                    "--batch",     args.batch};
+  if (!args.threads.empty())
+    req.guest_args.insert(req.guest_args.end(), {"--threads", args.threads});
+  if (args.repetitions)
+    req.guest_args.insert(req.guest_args.end(),
+                          {"--repetitions", std::to_string(args.repetitions)});
+  if (args.ops)
+    req.guest_args.insert(req.guest_args.end(),
+                          {"--ops", std::to_string(args.ops)});
+  if (args.seed_set)
+    req.guest_args.insert(req.guest_args.end(),
+                          {"--seed", std::to_string(args.seed)});
+  if (args.no_latency) req.guest_args.push_back("--no-latency");
+  if (args.check) req.guest_args.push_back("--check");
+  req.out = args.out;
+  req.bin_dir = BinDir();
+  req.vm_build = args.vm_build;
+  req.timeout_s = args.vm_timeout_s;
+  req.mem_mb = args.vm_mem_mb;
+  req.quiet = args.quiet;
+  return RunInVm(req);
+}
 
 int Run(const RunArgs& args) {
   RunPlan plan;
@@ -82,6 +127,7 @@ int Run(const RunArgs& args) {
   }
   if (const std::string err = CheckWritable(args.out); !err.empty())
     BadInput("--out: cannot write " + args.out + ": " + err);
+  if (args.vm) return RunVm(args, plan);
 
   plan.progress = !args.quiet && isatty(STDERR_FILENO);
   const ClockCalibration clock = Calibrate();
@@ -125,6 +171,14 @@ Command AddRunCommand(CLI::App& app) {
                 "skip the timed (latency) pass");
   cmd->add_flag("--check", run->check, "fill and verify block contents (slow)");
   cmd->add_flag("--quiet", run->quiet, "no progress line");
+  cmd->add_flag("--vm", run->vm,
+                "run the matrix in a QEMU guest with the kernel driver "
+                "(kpool-* beside the static user-space workers)");
+  cmd->add_option("--vm-timeout", run->vm_timeout_s,
+                  "seconds the whole VM run may take (default 900)");
+  cmd->add_option("--vm-mem", run->vm_mem_mb, "guest memory in MiB (1024)");
+  cmd->add_option("--vm-build", run->vm_build,
+                  "kernel/module cache of driver/vm/prepare (<build>/vm)");
   return {cmd, [run] { return Run(*run); }};
 }
 

@@ -89,6 +89,12 @@ json RunPass(const std::vector<std::string>& args, const AdapterInfo& a,
 }
 
 json MergeCell(json cell, const json& untimed, const json* timed) {
+  // A worker may find the cell outside its adapter's limits (a kernel
+  // backend's largest block): skipped with its reason, not failed.
+  if (untimed.value("status", "") == "skipped") {
+    cell["reason"] = untimed.value("reason", std::string("skipped by worker"));
+    return cell;
+  }
   if (untimed.value("status", "failed") != "ok") {
     cell["status"] = "failed";
     cell["reason"] =
@@ -100,6 +106,10 @@ json MergeCell(json cell, const json& untimed, const json* timed) {
         "stream_digest", "ops", "records", "counts", "complete", "wall_ns",
         "ns_per_op", "mops_per_s", "per_thread", "generate_ns", "chunks"})
     cell[key] = untimed[key];
+  // Kernel pools: where the numbers come from and whether they are emulated.
+  for (const char* key : {"virtualization", "kernel"}) {
+    if (untimed.contains(key)) cell[key] = untimed[key];
+  }
   cell["status"] = untimed.value("complete", false) ? "ok" : "failed";
   if (!untimed.value("complete", false))
     cell["reason"] = "ops executed differ from the stream";
@@ -126,6 +136,10 @@ json MergeCell(json cell, const json& untimed, const json* timed) {
       const double u = untimed["ns_per_op"].get<double>();
       const double v = t["ns_per_op"].get<double>();
       timing["timing_cost_pct"] = u > 0 ? (v - u) / u * 100 : 0.0;
+      if (t.contains("kernel")) {
+        timing["emulated"] = t["timing"].value("emulated", false);
+        cell["kernel"]["latency_pass"] = t["kernel"];
+      }
       cell["latency"] = t["latency"];
       cell["latency_per_thread"] = json::array();
       for (const json& pt : t["per_thread"])
