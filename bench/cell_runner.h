@@ -6,12 +6,14 @@
 #include <atomic>
 #include <barrier>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "bench/clock.h"
 #include "bench/mapped_array.h"
+#include "bench/pool_tags.h"
 #include "bench/replay.h"
 #include "bench/stream_generator.h"
 #include "bench/workload_spec.h"
@@ -24,6 +26,14 @@ struct CellOptions {
   std::uint64_t seed = 1;
   std::size_t chunk_ops = 1 << 20;  ///< op records per thread per chunk
   ReplayOptions replay;
+  /// Timed pass: cell-wide live figures (exact peaks, read by the sampler).
+  SharedLive* shared_live = nullptr;
+  /// Called by replay threads at phase ops (the RSS sampler's request).
+  void (*on_phase)(void* context, std::uint32_t thread,
+                   std::uint8_t phase) = nullptr;
+  void* on_phase_context = nullptr;
+  /// Test fault only: thread 0 skips its last N frees (an undeclared leak).
+  std::uint32_t test_drop_last_frees = 0;
 };
 
 /// Everything a worker measured for one cell; reporters turn it into JSON.
@@ -36,6 +46,10 @@ struct CellMeasurement {
   std::uint64_t wall_ticks = 0;        ///< replay only: generation is excluded
   std::uint64_t generate_ns = 0;  ///< time spent generating, for the record
   std::uint64_t chunks = 0;
+  /// Timed pass: what the generated streams leave live per tag (the declared
+  /// leak), counted before any test fault edits the ops.
+  std::shared_ptr<StreamTagTally> declared_tags;
+  std::uint64_t replay_end_ns = 0;  ///< MonotonicClock, after the last op
   bool failed = false;
   std::string error;
 };
@@ -72,6 +86,9 @@ CellMeasurement RunCell(A& alloc, const WorkloadSpec& spec,
           results[t], opt.replay.timed ? &latency[t] : nullptr);
       replay.thread_index = t;
       replay.abort_flag = &stop;
+      replay.shared_live = opt.shared_live;
+      replay.on_phase = opt.on_phase;
+      replay.on_phase_context = opt.on_phase_context;
       if constexpr (HasThreadInit<A>) {
         if (!alloc.ThreadInit()) stop.store(true);
       }
@@ -85,10 +102,30 @@ CellMeasurement RunCell(A& alloc, const WorkloadSpec& spec,
     });
   }
 
+  if (opt.replay.timed)
+    m.declared_tags =
+        std::make_shared<StreamTagTally>(n, m.plan.slots_per_thread);
+  std::uint32_t to_drop = opt.test_drop_last_frees;
   bool more = true;
   while (more && !stop.load()) {
     const std::uint64_t g0 = MonotonicClock::Now();
     more = gen.NextChunk(spans, filled);
+    if (m.declared_tags) {
+      for (std::uint32_t t = 0; t < n; ++t)
+        m.declared_tags->Add(t,
+                             std::span<const Op>(spans[t].data(), filled[t]));
+    }
+    if (!more && to_drop > 0) {  // compact thread 0's last frees away
+      std::size_t keep = filled[0];
+      for (std::size_t i = filled[0]; i-- > 0 && to_drop > 0;) {
+        if (spans[0][i].kind != OpKind::kFree) continue;
+        std::copy(spans[0].begin() + i + 1, spans[0].begin() + keep,
+                  spans[0].begin() + i);
+        --keep;
+        --to_drop;
+      }
+      filled[0] = keep;
+    }
     m.generate_ns += MonotonicClock::Now() - g0;
     ++m.chunks;
     sync.arrive_and_wait();
@@ -102,6 +139,7 @@ CellMeasurement RunCell(A& alloc, const WorkloadSpec& spec,
     }
     if (last > first) m.wall_ticks += last - first;
   }
+  m.replay_end_ns = MonotonicClock::Now();
   const bool failed = stop.load();
   stop.store(true, std::memory_order_release);
   sync.arrive_and_wait();

@@ -13,6 +13,7 @@
 #include "bench/latency_histogram.h"
 #include "bench/mapped_array.h"
 #include "bench/op.h"
+#include "bench/pool_tags.h"
 
 namespace allocmark {
 
@@ -53,6 +54,7 @@ struct ThreadResult {
   std::uint64_t touch_sink = 0;  ///< read-back touches land here
   bool failed = false;
   char error[160] = {};
+  PoolTagCounts tags[kMaxPoolTags];  ///< timed pass: the poolmon view
 };
 
 struct ReplayOptions {
@@ -134,6 +136,9 @@ class ReplayThread {
   std::uint32_t thread_index = 0;
   /// Set by any thread that failed, so peers stop waiting on its hand-offs.
   const std::atomic<bool>* abort_flag = nullptr;
+  /// Timed pass: the cell-wide live figures this thread adds to after every
+  /// timed segment (exact global peaks; read by the RSS sampler).
+  SharedLive* shared_live = nullptr;
 
  private:
   // What an op's bookkeeping needs from before the call.
@@ -242,7 +247,17 @@ class ReplayThread {
           raw > options_.overhead_ticks ? raw - options_.overhead_ticks : 0;
       latency_->op[static_cast<int>(kind)].Record(net / count, count);
       ++result_.timed_segments;
-      for (std::size_t j = i; j < end; ++j) AfterOp(ops[j], before_[j - i]);
+      const std::uint64_t live0 = result_.live_bytes;
+      const std::uint64_t usable0 = result_.live_usable_bytes;
+      for (std::size_t j = i; j < end; ++j) {
+        const std::uint64_t live = result_.live_bytes;
+        AfterOp(ops[j], before_[j - i]);
+        CountTag(ops[j], static_cast<std::int64_t>(result_.live_bytes - live));
+      }
+      // A segment holds no hand-offs, so the change of this thread's own
+      // counters is exactly what the segment added to the cell's live bytes.
+      Publish(static_cast<std::int64_t>(result_.live_bytes - live0),
+              static_cast<std::int64_t>(result_.live_usable_bytes - usable0));
       i = end;
     }
     return true;
@@ -385,6 +400,38 @@ class ReplayThread {
     }
   }
 
+  // Outside the clock: the op's tag counts; the tag's shared live bytes are
+  // added per run of equal tags (usually once per segment).
+  void CountTag(const Op& op, std::int64_t bytes) {
+    PoolTagCounts& c = result_.tags[op.tag];
+    if (op.kind == OpKind::kAlloc) {
+      ++c.allocs;
+      ++c.live_blocks;
+    } else if (op.kind == OpKind::kFree) {
+      ++c.frees;
+      --c.live_blocks;
+    }
+    c.live_bytes += bytes;
+    if (op.tag != pending_tag_) {
+      FlushTag();
+      pending_tag_ = op.tag;
+    }
+    pending_tag_bytes_ += bytes;
+  }
+
+  void FlushTag() {
+    if (pending_tag_bytes_ != 0 && shared_live != nullptr)
+      shared_live->tags[pending_tag_].Add(pending_tag_bytes_);
+    pending_tag_bytes_ = 0;
+  }
+
+  void Publish(std::int64_t live, std::int64_t usable) {
+    FlushTag();
+    if (shared_live == nullptr) return;
+    if (live != 0) shared_live->live.Add(live);
+    if (usable != 0) shared_live->usable.Add(usable);
+  }
+
   void AddLive(std::uint64_t bytes, std::uint64_t usable) {
     result_.live_bytes += bytes;
     result_.live_usable_bytes += usable;
@@ -415,6 +462,8 @@ class ReplayThread {
   ThreadResult& result_;
   ThreadLatency* latency_;
   std::uint64_t stamp_counter_ = 0;
+  std::uint8_t pending_tag_ = 0;
+  std::int64_t pending_tag_bytes_ = 0;
   Before before_[kMaxBatch];
 };
 

@@ -29,6 +29,7 @@ struct RunPlan {
   std::uint32_t batch = 0;  ///< 0: auto
   bool check_contents = false;
   bool progress = false;
+  std::uint32_t sample_ms = 10;  ///< RSS sampler period (timed pass); 0: off
 };
 
 struct RunOutcome {

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <vector>
 
 #include ALLOCMARK_ADAPTER_HEADER
@@ -16,6 +17,7 @@
 #include "bench/cell_runner.h"
 #include "bench/clock.h"
 #include "bench/process_memory.h"
+#include "bench/rss_sampler.h"
 #include "bench/worker_options.h"
 #include "bench/worker_record.h"
 
@@ -61,6 +63,26 @@ void MaybeInjectFault(const std::string& adapter) {
   }
 }
 
+// ALLOCMARK_TEST_FAULT=leak:<adapter>: thread 0 skips its last 3 frees, an
+// undeclared leak the leak check must catch.
+std::uint32_t TestFaultDroppedFrees(const std::string& adapter) {
+  const char* env = std::getenv("ALLOCMARK_TEST_FAULT");
+  return env != nullptr && std::string(env) == "leak:" + adapter ? 3 : 0;
+}
+
+// The sampler's phase-boundary statistics: Stats() copied into plain doubles.
+template <class A>
+std::uint32_t StatsInto(void* alloc, double* out, std::uint32_t max) {
+  if constexpr (HasStats<A>) {
+    const std::vector<AllocatorStat> stats = static_cast<A*>(alloc)->Stats();
+    std::uint32_t n = 0;
+    for (; n < max && n < stats.size(); ++n) out[n] = stats[n].value;
+    return n;
+  } else {
+    return 0;
+  }
+}
+
 template <class A>
 void CollectStats(A& alloc, WorkerContext& ctx) {
   if constexpr (HasStats<A>) {
@@ -78,6 +100,7 @@ void PurgeAndMeasure(A& alloc, WorkerContext& ctx) {
     ctx.has_purge = true;
   }
   ctx.memory_after_purge = ReadProcessMemory();
+  ctx.purge_read_ns = MonotonicClock::Now();
 }
 
 int Main(int argc, char** argv) {
@@ -135,6 +158,25 @@ int Main(int argc, char** argv) {
   }
   cell.replay.overhead_ticks = ctx.clock.overhead_ticks;
   MaybeInjectFault(std::string(Adapter::kName));
+  cell.test_drop_last_frees =
+      TestFaultDroppedFrees(std::string(Adapter::kName));
+
+  // Timed pass: exact live peaks and the RSS timeline, both from harness
+  // memory that never comes from the allocator under test.
+  MappedArray<SharedLive> shared_live(options.timed ? 1 : 0);
+  std::optional<RssSampler> sampler;
+  if (options.timed) {
+    cell.shared_live = shared_live.data();
+    ctx.shared_live = shared_live.data();
+    if (options.sample_ms > 0) {
+      sampler.emplace(shared_live.data(), options.sample_ms,
+                      HasStats<Adapter> ? &StatsInto<Adapter> : nullptr,
+                      &alloc);
+      cell.on_phase = &RssSampler::OnPhase;
+      cell.on_phase_context = &*sampler;
+      ctx.sampler = &*sampler;
+    }
+  }
 
   CellMeasurement m = WithClock(ctx.clock.source, [&]<class Clock>(Clock) {
     ctx.batch = options.batch;
@@ -144,12 +186,19 @@ int Main(int argc, char** argv) {
     if (!options.timed) ctx.batch = 1;
     cell.replay.batch = ctx.batch;
     ctx.memory_before = ReadProcessMemory();
+    if (sampler) sampler->Start();
     CellMeasurement result = RunCell<Adapter, Clock>(alloc, spec, cell);
     ctx.memory_after_run = ReadProcessMemory();
+    ctx.end_read_ns = MonotonicClock::Now();
+    if (sampler) sampler->SnapshotNow(SampleEvent::kEnd);
     return result;
   });
   CollectStats(alloc, ctx);
   PurgeAndMeasure(alloc, ctx);
+  if (sampler) {
+    sampler->SnapshotNow(SampleEvent::kPurge);
+    sampler->Stop();
+  }
   std::cout << WorkerRecordJson(ctx, m).dump() << "\n";
   std::cout.flush();
   return m.failed ? 1 : 0;

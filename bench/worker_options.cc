@@ -76,6 +76,9 @@ WorkerOptions ParseWorkerOptions(int argc, char** argv) {
       o.ticks_per_ns = v;
     } else if (flag == "--expect-malloc-from") {
       o.expect_malloc_from = value();
+    } else if (flag == "--sample-ms") {
+      o.sample_ms =
+          static_cast<std::uint32_t>(ParseU64(flag, value(), 0, 60000));
     } else if (flag == "--repetition") {
       o.repetition =
           static_cast<std::uint32_t>(ParseU64(flag, value(), 0, 1u << 30));

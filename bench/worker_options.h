@@ -24,6 +24,7 @@ struct WorkerOptions {
   std::optional<double> ticks_per_ns;  ///< the runner's calibration, if given
   std::string expect_malloc_from;      ///< preload:<lib> cells
   std::uint32_t repetition = 0;
+  std::uint32_t sample_ms = 10;  ///< RSS sampler period, timed pass; 0: off
 };
 
 /// Parses argv; on bad input prints one line to stderr and exits with 2.

@@ -2,6 +2,7 @@
 // are in the key names (_ns, _bytes) so readers never guess.
 #include "bench/worker_record.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace allocmark {
@@ -43,6 +44,80 @@ json LatencyJson(const LatencyHistogram& h, const ClockCalibration& clock,
         std::move(buckets);  // [lower_ns, upper_ns (exclusive), count]
   }
   return j;
+}
+
+double Ratio(double num, double den) { return den > 0 ? num / den : 0.0; }
+
+json StatsObject(const std::vector<AllocatorStat>& names, const double* values,
+                 std::uint32_t count) {
+  if (count == 0) return nullptr;
+  json o = json::object();
+  for (std::uint32_t i = 0; i < count && i < names.size(); ++i)
+    o[names[i].name] = values[i];
+  return o;
+}
+
+// Timeline, phase snapshots and decay-timer context from the RSS sampler.
+void AddTimeline(const WorkerContext& ctx, const CellMeasurement& m,
+                 json& memory) {
+  const RssSampler* s = ctx.sampler;
+  memory["sample_ms"] = s ? json(s->period_ms()) : json(nullptr);
+  memory["timeline_columns"] = {"t_ns", "rss_bytes", "live_bytes",
+                                "usable_bytes", "event"};
+  if (s == nullptr) {
+    memory["timeline"] = nullptr;
+    memory["timeline_reason"] =
+        ctx.options.timed ? "sampler off (--sample-ms 0)"
+                          : "the throughput pass runs without the sampler";
+    memory["phase_samples"] = nullptr;
+    return;
+  }
+  json timeline = json::array();
+  for (const RssSample& x : s->samples())
+    timeline.push_back({x.t_ns, x.rss_bytes, x.live_bytes, x.usable_bytes,
+                        SampleEventName(x.event)});
+  memory["timeline"] = std::move(timeline);
+  memory["timeline_reason"] = nullptr;
+  memory["timeline_final_sample_ms"] = s->final_period_ms();
+  memory["replay_end_t_ns"] =
+      m.replay_end_ns > s->start_ns() ? m.replay_end_ns - s->start_ns() : 0;
+  const std::vector<std::string> tags = [&] {
+    std::vector<std::string> t;
+    for (const PhaseSpec& p : ctx.spec->phases) t.push_back(TagString(p.tag));
+    return t;
+  }();
+  json phases = json::array();
+  for (const RssSnapshot& snap : s->snapshots()) {
+    const RssSample& x = snap.sample;
+    json p = {{"t_ns", x.t_ns},
+              {"event", SampleEventName(x.event)},
+              {"rss_bytes", x.rss_bytes},
+              {"live_bytes", x.live_bytes},
+              {"usable_bytes", x.usable_bytes},
+              {"rss_over_live", Ratio(static_cast<double>(x.rss_bytes),
+                                      static_cast<double>(x.live_bytes))}};
+    if (x.event == SampleEvent::kPhase) {
+      p["thread"] = x.thread;
+      p["phase"] = x.phase;
+      p["tag"] = x.phase < tags.size() ? json(tags[x.phase]) : json(nullptr);
+      p["lag_ns"] = snap.lag_ns;
+    }
+    if (x.event != SampleEvent::kPhase)
+      p["since_last_free_ns"] = x.t_ns + s->start_ns() > m.replay_end_ns
+                                    ? x.t_ns + s->start_ns() - m.replay_end_ns
+                                    : 0;
+    p["smaps_rss_bytes"] =
+        snap.have_rollup ? json(snap.smaps_rss_bytes) : json(nullptr);
+    p["lazyfree_bytes"] =
+        snap.have_rollup ? json(snap.lazyfree_bytes) : json(nullptr);
+    p["rss_minus_lazyfree_bytes"] =
+        snap.have_rollup ? json(snap.smaps_rss_bytes - snap.lazyfree_bytes)
+                         : json(nullptr);
+    p["allocator_stats"] = StatsObject(ctx.stats, snap.stats, snap.stat_count);
+    phases.push_back(std::move(p));
+  }
+  memory["phase_samples"] = std::move(phases);
+  memory["dropped_phase_requests"] = s->dropped_requests();
 }
 
 }  // namespace
@@ -151,8 +226,33 @@ json WorkerRecordJson(const WorkerContext& ctx, const CellMeasurement& m) {
     stats = json::object();
     for (const AllocatorStat& s : ctx.stats) stats[s.name] = s.value;
   }
+  const bool timed = ctx.options.timed && ctx.shared_live != nullptr;
+  const double peak_live_exact =
+      timed ? static_cast<double>(ctx.shared_live->live.Peak()) : 0;
+  const double peak_rss =
+      static_cast<double>(ctx.memory_after_run.peak_rss_bytes);
   j["memory"] = {
       {"accounted", ctx.options.timed},
+      // Exact: the peak of the cell-wide sum that every thread adds to after
+      // each timed segment (see README, Memory).
+      {"peak_live_bytes",
+       timed ? json(ctx.shared_live->live.Peak()) : json(nullptr)},
+      {"peak_usable_bytes",
+       timed ? json(ctx.shared_live->usable.Peak()) : json(nullptr)},
+      {"usable_over_requested",
+       timed ? json(Ratio(static_cast<double>(ctx.shared_live->usable.Peak()),
+                          peak_live_exact))
+             : json(nullptr)},
+      {"rss_over_live_at_peak", timed && peak_live_exact > 0
+                                    ? json(peak_rss / peak_live_exact)
+                                    : json(nullptr)},
+      {"end_rss_since_last_free_ns", ctx.end_read_ns > m.replay_end_ns
+                                         ? ctx.end_read_ns - m.replay_end_ns
+                                         : 0},
+      {"rss_after_purge_since_last_free_ns",
+       ctx.has_purge && ctx.purge_read_ns > m.replay_end_ns
+           ? json(ctx.purge_read_ns - m.replay_end_ns)
+           : json(nullptr)},
       {"peak_live_bytes_sum_of_threads",
        ctx.options.timed ? json(peak_live) : json(nullptr)},
       {"peak_usable_bytes_sum_of_threads",
@@ -171,6 +271,50 @@ json WorkerRecordJson(const WorkerContext& ctx, const CellMeasurement& m) {
       {"allocator_stats", stats},
       {"allocator_stats_reason",
        ctx.has_stats ? json(nullptr) : json("adapter exposes no statistics")}};
+  AddTimeline(ctx, m, j["memory"]);
+
+  // Pool tags and the leak check. The timed pass counts per tag; the
+  // throughput pass can only compare executed allocations and frees.
+  const std::uint64_t declared = m.stream.leaked_blocks;
+  const std::int64_t undeclared = static_cast<std::int64_t>(allocs - frees) -
+                                  static_cast<std::int64_t>(declared);
+  json leak = {{"declared_blocks", declared},
+               {"blocks", std::max<std::int64_t>(undeclared, 0)},
+               {"bytes", nullptr},
+               {"message", nullptr}};
+  if (timed) {
+    std::vector<const PoolTagCounts*> per_thread;
+    for (const ThreadResult& r : m.threads) per_thread.push_back(r.tags);
+    std::vector<std::string> names;
+    for (const PhaseSpec& p : spec.phases) names.push_back(TagString(p.tag));
+    const std::vector<PoolTagRow> rows = MergePoolTags(
+        per_thread, ctx.shared_live, m.declared_tags.get(), names);
+    json tags = json::array();
+    for (const PoolTagRow& r : rows)
+      tags.push_back({{"tag", r.tag},
+                      {"phase", r.index},
+                      {"allocs", r.allocs},
+                      {"frees", r.frees},
+                      {"live_blocks", r.live_blocks},
+                      {"live_bytes", r.live_bytes},
+                      {"peak_bytes", r.peak_bytes},
+                      {"declared_leak_blocks", r.declared_leak_blocks},
+                      {"declared_leak_bytes", r.declared_leak_bytes}});
+    j["tags"] = std::move(tags);
+    const LeakVerdict v = CheckLeaks(rows);
+    leak["blocks"] = v.blocks;
+    leak["bytes"] = v.bytes;
+    if (!v.message.empty()) leak["message"] = v.message;
+  } else if (undeclared > 0) {
+    leak["message"] = "leak: " + std::to_string(undeclared) +
+                      " blocks (per-tag figures need the timed pass)";
+  }
+  // Only a complete replay can be judged; a failed one already says why.
+  if (!m.failed && timed && leak["message"].is_string()) {
+    j["status"] = "failed";
+    j["reason"] = leak["message"];
+  }
+  j["leak"] = std::move(leak);
   return j;
 }
 

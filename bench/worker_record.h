@@ -9,7 +9,9 @@
 #include "allocators/allocator.h"
 #include "bench/cell_runner.h"
 #include "bench/clock.h"
+#include "bench/pool_tags.h"
 #include "bench/process_memory.h"
+#include "bench/rss_sampler.h"
 #include "bench/worker_options.h"
 
 namespace allocmark {
@@ -26,6 +28,9 @@ struct WorkerContext {
   std::uint64_t purge_ns = 0;
   std::vector<AllocatorStat> stats;
   bool has_stats = false, has_purge = false;
+  const SharedLive* shared_live = nullptr;  ///< timed pass
+  const RssSampler* sampler = nullptr;      ///< timed pass, --sample-ms > 0
+  std::uint64_t end_read_ns = 0, purge_read_ns = 0;  ///< MonotonicClock
 };
 
 nlohmann::json IdentityJson(const std::string& allocator,
