@@ -18,6 +18,7 @@ Command AddListCommand(CLI::App& app);
 Command AddCompareCommand(CLI::App& app);
 Command AddExportCommand(CLI::App& app);
 Command AddHistoryCommand(CLI::App& app);
+Command AddReportCommand(CLI::App& app);
 
 /// Directory holding the allocmark and worker executables.
 std::string BinDir();

@@ -27,11 +27,8 @@ int Main(int argc, char** argv) {
   CLI::App app{"allocmark: a benchmark suite for memory allocators"};
   app.require_subcommand(1);
   const std::vector<Command> commands = {
-      AddRunCommand(app),
-      AddListCommand(app),
-      AddCompareCommand(app),
-      AddExportCommand(app),
-      AddHistoryCommand(app),
+      AddRunCommand(app),    AddListCommand(app),    AddCompareCommand(app),
+      AddExportCommand(app), AddHistoryCommand(app), AddReportCommand(app),
   };
   try {
     app.parse(argc, argv);
