@@ -19,6 +19,7 @@ Command AddCompareCommand(CLI::App& app);
 Command AddExportCommand(CLI::App& app);
 Command AddHistoryCommand(CLI::App& app);
 Command AddReportCommand(CLI::App& app);
+Command AddMicroCommand(CLI::App& app);
 
 /// Directory holding the allocmark and worker executables.
 std::string BinDir();

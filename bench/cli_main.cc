@@ -29,6 +29,7 @@ int Main(int argc, char** argv) {
   const std::vector<Command> commands = {
       AddRunCommand(app),    AddListCommand(app),    AddCompareCommand(app),
       AddExportCommand(app), AddHistoryCommand(app), AddReportCommand(app),
+      AddMicroCommand(app),
   };
   try {
     app.parse(argc, argv);
