@@ -11,8 +11,10 @@
 
 #include "allocators/allocator.h"
 #include "bench/latency_histogram.h"
+#include "bench/locality.h"
 #include "bench/mapped_array.h"
 #include "bench/op.h"
+#include "bench/perf_counters.h"
 #include "bench/pool_tags.h"
 
 namespace allocmark {
@@ -55,6 +57,8 @@ struct ThreadResult {
   bool failed = false;
   char error[160] = {};
   PoolTagCounts tags[kMaxPoolTags];  ///< timed pass: the poolmon view
+  PerfReading perf;                  ///< counters around this thread's replay
+  LocalityTracker locality;  ///< timed pass: addresses the adapter returned
 };
 
 struct ReplayOptions {
@@ -62,6 +66,7 @@ struct ReplayOptions {
   std::uint32_t batch = 1;  ///< ops per timed segment (1 = per-op)
   std::uint64_t overhead_ticks = 0;  ///< empty-interval cost, subtracted
   bool check_contents = false;  ///< fill blocks, verify on realloc and free
+  bool locality = false;        ///< feed allocations to ThreadResult::locality
 };
 
 namespace internal {
@@ -201,7 +206,8 @@ class ReplayThread {
           copied += old_size < op.arg ? old_size : op.arg;
         }
         if (op.touch != Touch::kNone)
-          internal::Touch(p, op.arg, op.touch, internal::StampOf(slot.size_stamp), result_);
+          internal::Touch(p, op.arg, op.touch,
+                          internal::StampOf(slot.size_stamp), result_);
         ++reallocs;
       } else if (!Execute(op)) {
         ok = false;
@@ -357,6 +363,7 @@ class ReplayThread {
         if (options_.check_contents) std::memset(slot.ptr, stamp, op.arg);
         internal::Touch(slot.ptr, op.arg, op.touch, stamp, result_);
         if (options_.timed) AddLive(op.arg, alloc_.UsableSize(slot.ptr));
+        if (options_.locality) result_.locality.OnAlloc(slot.ptr, op.arg);
         break;
       }
       case OpKind::kFree:

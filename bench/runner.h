@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/cache_sim.h"
 #include "bench/catalog.h"
 #include "bench/clock.h"
 #include "bench/workload_spec.h"
@@ -30,6 +31,8 @@ struct RunPlan {
   bool check_contents = false;
   bool progress = false;
   std::uint32_t sample_ms = 10;  ///< RSS sampler period (timed pass); 0: off
+  std::string cache = "hw";      ///< hw | sim | off (see README, Cache)
+  CacheGeometry sim_geometry;    ///< --cache sim: handed to valgrind
 };
 
 struct RunOutcome {

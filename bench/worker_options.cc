@@ -79,6 +79,10 @@ WorkerOptions ParseWorkerOptions(int argc, char** argv) {
     } else if (flag == "--sample-ms") {
       o.sample_ms =
           static_cast<std::uint32_t>(ParseU64(flag, value(), 0, 60000));
+    } else if (flag == "--cache") {
+      o.cache = value();
+      if (o.cache != "hw" && o.cache != "sim" && o.cache != "off")
+        Usage("--cache: expected hw, sim or off, got '" + o.cache + "'");
     } else if (flag == "--repetition") {
       o.repetition =
           static_cast<std::uint32_t>(ParseU64(flag, value(), 0, 1u << 30));

@@ -25,6 +25,9 @@ struct WorkerOptions {
   std::string expect_malloc_from;      ///< preload:<lib> cells
   std::uint32_t repetition = 0;
   std::uint32_t sample_ms = 10;  ///< RSS sampler period, timed pass; 0: off
+  /// Cache probes of the throughput pass: "hw" (perf_event_open), "sim"
+  /// (running under callgrind), "off". The timed pass always records locality.
+  std::string cache = "off";
 };
 
 /// Parses argv; on bad input prints one line to stderr and exits with 2.
