@@ -57,11 +57,27 @@ std::string ConsoleTable(const json& results) {
   // Baseline: system's median ns/op for each workload and thread count.
   std::map<std::pair<std::string, std::uint32_t>, double> baseline;
   std::map<Key, double> median_ns;
+  // Memory baselines: system's median peak RSS and RSS after purge. Leaking
+  // cells fail but their memory figures are still measured, so count them.
+  std::map<std::pair<std::string, std::uint32_t>, double> base_rss, base_purge;
+  auto measured = [](const json& c) {
+    return c["status"] == "ok" ||
+           (c.contains("leak") && c["leak"].is_object() &&
+            c["leak"]["message"].is_string());
+  };
   for (const auto& [k, cells] : groups) {
-    std::vector<double> ns;
+    std::vector<double> ns, rss, purge;
     for (const json* c : cells) {
       if ((*c)["status"] == "ok") ns.push_back((*c)["ns_per_op"].get<double>());
+      if (!measured(*c)) continue;
+      rss.push_back((*c)["memory"]["peak_rss_bytes"].get<double>());
+      if ((*c)["memory"]["rss_after_purge_bytes"].is_number())
+        purge.push_back((*c)["memory"]["rss_after_purge_bytes"].get<double>());
     }
+    if (std::get<2>(k) == "system" && !rss.empty())
+      base_rss[{std::get<0>(k), std::get<1>(k)}] = Median(rss);
+    if (std::get<2>(k) == "system" && !purge.empty())
+      base_purge[{std::get<0>(k), std::get<1>(k)}] = Median(purge);
     if (!ns.empty()) median_ns[k] = Median(ns);
     if (std::get<2>(k) == "system" && !ns.empty())
       baseline[{std::get<0>(k), std::get<1>(k)}] = Median(ns);
@@ -70,13 +86,15 @@ std::string ConsoleTable(const json& results) {
   std::vector<Row> rows;
   rows.push_back({{"workload", "thr", "allocator", "ns/op", "Mops/s",
                    "vs system", "alloc p50", "p99", "p99.9", "free p50", "p99",
-                   "p99.9", "timing", "peak RSS", "status"}});
+                   "p99.9", "timing", "peak RSS", "vs sys", "RSS/live",
+                   "purged RSS", "vs sys", "status"}});
   bool any_batched = false;
   for (const Key& k : order) {
     const auto& cells = groups[k];
     Row row;
     row.cols = {std::get<0>(k), std::to_string(std::get<1>(k)), std::get<2>(k)};
-    std::vector<double> mops, a50, a99, a999, f50, f99, f999, rss;
+    std::vector<double> mops, a50, a99, a999, f50, f99, f999, rss, ratio,
+        purged;
     int ok = 0, failed = 0, skipped = 0;
     std::string reason, timing = "-";
     for (const json* c : cells) {
@@ -89,7 +107,12 @@ std::string ConsoleTable(const json& results) {
       }
       ++ok;
       mops.push_back((*c)["mops_per_s"].get<double>());
-      rss.push_back((*c)["memory"]["peak_rss_bytes"].get<double>());
+      const json& mem = (*c)["memory"];
+      rss.push_back(mem["peak_rss_bytes"].get<double>());
+      if (mem.value("rss_over_live_at_peak", json()).is_number())
+        ratio.push_back(mem["rss_over_live_at_peak"].get<double>());
+      if (mem["rss_after_purge_bytes"].is_number())
+        purged.push_back(mem["rss_after_purge_bytes"].get<double>());
       const json& lat = (*c)["latency"];
       if (lat.is_object()) {
         a50.push_back(lat["alloc"]["p50_ns"]);
@@ -106,8 +129,7 @@ std::string ConsoleTable(const json& results) {
       }
     }
     if (ok == 0) {
-      row.cols.insert(row.cols.end(), 11, "-");
-      row.cols.push_back("-");
+      row.cols.insert(row.cols.end(), 15, "-");
       row.cols.push_back((failed ? "FAILED: " : "skipped: ") + reason);
       rows.push_back(std::move(row));
       continue;
@@ -124,6 +146,19 @@ std::string ConsoleTable(const json& results) {
          base != baseline.end() ? Fmt("%.2fx", ns / base->second) : "-",
          lat(a50), lat(a99), lat(a999), lat(f50), lat(f99), lat(f999), timing,
          Bytes(Median(rss))});
+    const std::pair<std::string, std::uint32_t> wt{std::get<0>(k),
+                                                   std::get<1>(k)};
+    auto relative = [](const auto& base, const auto& key, double v) {
+      const auto b = base.find(key);
+      return b != base.end() && b->second > 0 ? Fmt("%.2fx", v / b->second)
+                                              : std::string("-");
+    };
+    row.cols.push_back(relative(base_rss, wt, Median(rss)));
+    row.cols.push_back(ratio.empty() ? "-" : Fmt("%.2f", Median(ratio)));
+    row.cols.push_back(purged.empty() ? "-" : Bytes(Median(purged)));
+    row.cols.push_back(purged.empty()
+                           ? "-"
+                           : relative(base_purge, wt, Median(purged)));
     std::string status = "ok";
     if (failed) status = std::to_string(failed) + " failed: " + reason;
     row.cols.push_back(status);
@@ -150,7 +185,10 @@ std::string ConsoleTable(const json& results) {
   out +=
       "latencies in ns (median of repetitions); ns/op = busy time per op per "
       "thread; "
-      "vs system = ns/op relative to glibc\n";
+      "vs system = ns/op relative to glibc\n"
+      "peak RSS = whole worker's high-water mark; RSS/live = peak RSS / peak "
+      "live requested bytes; purged RSS = RSS after the adapter's purge hook; "
+      "vs sys = relative to glibc\n";
   if (any_batched)
     out +=
         "* batched: the clock is too coarse for single calls, so percentiles "
