@@ -29,6 +29,7 @@ struct RunPlan {
   bool latency = true;      ///< run the timed pass as well
   std::uint32_t batch = 0;  ///< 0: auto
   bool check_contents = false;
+  bool pin = false;  ///< workers pin replay thread t to CPU t % nproc
   bool progress = false;
   std::uint32_t sample_ms = 10;  ///< RSS sampler period (timed pass); 0: off
   std::string cache = "hw";      ///< hw | sim | off (see README, Cache)

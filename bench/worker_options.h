@@ -20,6 +20,7 @@ struct WorkerOptions {
   bool timed = false;
   std::uint32_t batch = 0;  ///< 0: auto
   bool check_contents = false;
+  bool pin = false;  ///< --pin: replay thread t on CPU t % nproc
   std::size_t chunk_ops = 1 << 20;
   std::optional<double> ticks_per_ns;  ///< the runner's calibration, if given
   std::string expect_malloc_from;      ///< preload:<lib> cells
