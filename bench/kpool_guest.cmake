@@ -43,8 +43,19 @@ endfunction()
 
 get_target_property(cli_sources allocmark SOURCES)
 get_target_property(cli_libs allocmark LINK_LIBRARIES)
+# The reporters link SQLite's shared library; the guest CLI takes their
+# archive as a file (no transitive .so) plus Debian's libsqlite3.a.
+find_library(ALLOCMARK_SQLITE_STATIC NAMES libsqlite3.a)
+if(TARGET allocmark_reporters AND ALLOCMARK_SQLITE_STATIC)
+  list(TRANSFORM cli_libs REPLACE "^allocmark_reporters$"
+       "$<TARGET_FILE:allocmark_reporters>")
+  list(APPEND cli_libs ${ALLOCMARK_SQLITE_STATIC} m)
+endif()
 allocmark_add_guest_executable(allocmark-guest-cli allocmark
   "${cli_sources}" "${cli_libs}")
+if(TARGET allocmark_reporters)
+  add_dependencies(allocmark-guest-cli allocmark_reporters)
+endif()
 
 # allocmark_add_guest_worker(<adapter> <header> <type> [libraries...])
 function(allocmark_add_guest_worker adapter header type)

@@ -32,7 +32,8 @@ class KpoolVmTest : public ::testing::Test {
     result_ = new CommandResult(
         RunCommand(kCli + " run --vm --vm-build " + kVmBuild +
                    " --allocators kpool,system --workloads " + kWorkloads +
-                   " --threads 1,2 --ops 2000 --quiet --out " + *out_));
+                   " --threads 1,2 --ops 2000 --repetitions 1 --quiet --out " +
+                   *out_));
   }
   static void TearDownTestSuite() {
     delete result_;
