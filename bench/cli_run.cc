@@ -12,6 +12,7 @@
 #include "bench/clock.h"
 #include "bench/console_report.h"
 #include "bench/context.h"
+#include "bench/pool_tag_report.h"
 #include "bench/results_file.h"
 #include "bench/runner.h"
 #include "bench/vm_run.h"
@@ -34,6 +35,8 @@ struct RunArgs {
   bool no_latency = false;
   bool check = false;
   bool quiet = false;
+  bool tags = false;
+  std::uint32_t sample_ms = 10;
   bool vm = false;  // run the matrix in a QEMU guest (bench/vm_run.h)
   double vm_timeout_s = 900;
   int vm_mem_mb = 1024;
@@ -94,6 +97,9 @@ int Run(const RunArgs& args) {
                        : plan.scale == Scale::kDefault ? 3
                                                        : 5;
     if (args.timeout_s <= 0) throw SpecError("--timeout: must be > 0 seconds");
+    if (args.sample_ms > 60000)
+      throw SpecError("--sample-ms: expected 0 (off) to 60000 milliseconds");
+    plan.sample_ms = args.sample_ms;
     plan.timeout_s = args.timeout_s;
     if (args.batch != "auto") {
       char* end = nullptr;
@@ -133,6 +139,7 @@ int Run(const RunArgs& args) {
   const ClockCalibration clock = Calibrate();
   const RunOutcome outcome = RunMatrix(plan, clock, MachineContext(clock));
   std::cout << ConsoleTable(outcome.results);
+  if (args.tags) std::cout << PoolTagTable(outcome.results);
   const std::string err =
       WriteFileAtomically(args.out, outcome.results.dump(1) + "\n");
   if (!err.empty()) {
@@ -171,6 +178,10 @@ Command AddRunCommand(CLI::App& app) {
                 "skip the timed (latency) pass");
   cmd->add_flag("--check", run->check, "fill and verify block contents (slow)");
   cmd->add_flag("--quiet", run->quiet, "no progress line");
+  cmd->add_flag("--tags", run->tags,
+                "print the per-tag (poolmon) table of every cell");
+  cmd->add_option("--sample-ms", run->sample_ms,
+                  "RSS sampler period in the timed pass (0: off)");
   cmd->add_flag("--vm", run->vm,
                 "run the matrix in a QEMU guest with the kernel driver "
                 "(kpool-* beside the static user-space workers)");

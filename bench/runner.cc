@@ -61,6 +61,8 @@ std::vector<std::string> WorkerArgs(const AdapterInfo& a, const WorkloadSpec& w,
   args.insert(args.end(),
               {"--batch", plan.batch ? std::to_string(plan.batch) : "auto"});
   if (plan.check_contents) args.push_back("--check");
+  if (timed)
+    args.insert(args.end(), {"--sample-ms", std::to_string(plan.sample_ms)});
   if (clock.source == ClockSource::kTsc) {
     char buf[32];
     std::snprintf(buf, sizeof(buf), "%.9f", clock.ticks_per_ns);
@@ -113,6 +115,9 @@ json MergeCell(json cell, const json& untimed, const json* timed) {
   cell["status"] = untimed.value("complete", false) ? "ok" : "failed";
   if (!untimed.value("complete", false))
     cell["reason"] = "ops executed differ from the stream";
+  cell["leak"] = untimed.value("leak", json(nullptr));
+  if (cell["leak"].is_object() && cell["leak"]["message"].is_string())
+    cell["reason"] = cell["leak"]["message"];
   json timing = {
       {"mode", "untimed"},          {"batch", nullptr},
       {"batch_auto", nullptr},      {"untimed_ns_per_op", untimed["ns_per_op"]},
@@ -121,7 +126,10 @@ json MergeCell(json cell, const json& untimed, const json* timed) {
   cell["memory"] = untimed["memory"];
   if (timed != nullptr) {
     const json& t = *timed;
-    if (t.value("status", "failed") != "ok") {
+    // A leak fails the cell but leaves its measurements worth reading.
+    const bool leaked = t.contains("leak") && t["leak"].is_object() &&
+                        t["leak"]["message"].is_string();
+    if (t.value("status", "failed") != "ok" && !leaked) {
       cell["status"] = "failed";
       cell["reason"] =
           "latency pass: " + t.value("reason", std::string("unknown"));
@@ -145,6 +153,12 @@ json MergeCell(json cell, const json& untimed, const json* timed) {
       for (const json& pt : t["per_thread"])
         cell["latency_per_thread"].push_back(pt["latency"]);
       cell["memory"] = t["memory"];  // accounted: live and usable bytes
+      cell["tags"] = t.value("tags", json(nullptr));
+      cell["leak"] = t["leak"];
+      if (leaked) {
+        cell["status"] = "failed";
+        cell["reason"] = t["leak"]["message"];
+      }
     }
   }
   cell["timing"] = timing;
