@@ -84,10 +84,10 @@ std::string ConsoleTable(const json& results) {
   }
 
   std::vector<Row> rows;
-  rows.push_back({{"workload", "thr", "allocator", "ns/op", "Mops/s",
-                   "vs system", "alloc p50", "p99", "p99.9", "free p50", "p99",
-                   "p99.9", "timing", "peak RSS", "vs sys", "RSS/live",
-                   "purged RSS", "vs sys", "status"}});
+  rows.push_back(
+      {{"workload", "thr", "allocator", "ns/op", "Mops/s", "vs system",
+        "alloc p50", "p99", "p99.9", "free p50", "p99", "p99.9", "timing",
+        "peak RSS", "vs sys", "RSS/live", "purged RSS", "vs sys", "status"}});
   bool any_batched = false;
   for (const Key& k : order) {
     const auto& cells = groups[k];
@@ -156,9 +156,8 @@ std::string ConsoleTable(const json& results) {
     row.cols.push_back(relative(base_rss, wt, Median(rss)));
     row.cols.push_back(ratio.empty() ? "-" : Fmt("%.2f", Median(ratio)));
     row.cols.push_back(purged.empty() ? "-" : Bytes(Median(purged)));
-    row.cols.push_back(purged.empty()
-                           ? "-"
-                           : relative(base_purge, wt, Median(purged)));
+    row.cols.push_back(
+        purged.empty() ? "-" : relative(base_purge, wt, Median(purged)));
     std::string status = "ok";
     if (failed) status = std::to_string(failed) + " failed: " + reason;
     row.cols.push_back(status);
