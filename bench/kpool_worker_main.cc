@@ -114,8 +114,12 @@ struct KernelCell {
   CellMeasurement m;
   std::vector<KernelThread> threads;
   std::unique_ptr<StreamTagTally> declared;
-  std::map<std::string, std::pair<allocmark_tag_stats, allocmark_tag_stats>>
-      tags;  // tag -> (before, after)
+  // The poolmon view of each tag before the cell, after the replay (live
+  // figures) and after END (leaks freed).
+  struct TagSnapshots {
+    allocmark_tag_stats before, replayed, after;
+  };
+  std::map<std::string, TagSnapshots> tags;
   std::vector<std::string> tag_order;
 };
 
@@ -190,7 +194,7 @@ KernelCell RunKernelCell(KpoolDevice& dev, KpoolBackend backend,
     kc.tag_order.push_back(tag);
     char raw[4];
     std::memcpy(raw, p.tag.data(), 4);
-    dev.TagStats(raw, &kc.tags[tag].first);  // -ENOENT: never used, zeros
+    dev.TagStats(raw, &kc.tags[tag].before);  // -ENOENT: never used, zeros
   }
   allocmark_begin begin;
   FillBegin(begin, backend, m.plan, batch, spec);
@@ -270,6 +274,11 @@ KernelCell RunKernelCell(KpoolDevice& dev, KpoolBackend backend,
   sync.arrive_and_wait();
   for (auto& w : workers) w.join();
 
+  for (const std::string& tag : kc.tag_order) {
+    char raw[4];
+    std::memcpy(raw, tag.data(), 4);
+    dev.TagStats(raw, &kc.tags[tag].replayed);
+  }
   m.digest = gen.Digest();
   m.stream = gen.TotalCounts();
   m.latency.resize(n);
@@ -300,7 +309,7 @@ KernelCell RunKernelCell(KpoolDevice& dev, KpoolBackend backend,
   for (const std::string& tag : kc.tag_order) {
     char raw[4];
     std::memcpy(raw, tag.data(), 4);
-    dev.TagStats(raw, &kc.tags[tag].second);
+    dev.TagStats(raw, &kc.tags[tag].after);
   }
   m.failed = m.failed || failed;
   if (m.failed && m.error.empty()) m.error = "replay stopped";
@@ -365,20 +374,38 @@ void AddKernelFacts(json& j, const KernelCell& kc, const WorkerContext& ctx,
     declared_blocks += kc.declared->live_blocks(i);
     declared_bytes += kc.declared->live_bytes(i);
   }
-  for (std::size_t i = 0; i < kc.tag_order.size(); ++i) {
-    const auto& [before, after] = kc.tags.at(kc.tag_order[i]);
-    const std::uint64_t leaks = after.leaks - before.leaks;
+  for (const std::string& name : kc.tag_order) {
+    const KernelCell::TagSnapshots& snap = kc.tags.at(name);
+    const allocmark_tag_stats &before = snap.before, &mid = snap.replayed,
+                              &after = snap.after;
+    std::int64_t phase = -1, decl_blocks = 0, decl_bytes = 0;
+    for (std::size_t i = 0; i < ctx.spec->phases.size(); ++i) {
+      if (TagString(ctx.spec->phases[i].tag) != name) continue;
+      if (phase < 0) phase = static_cast<std::int64_t>(i);
+      decl_blocks += kc.declared->live_blocks(i);
+      decl_bytes += kc.declared->live_bytes(i);
+    }
     // The driver's peak is since load; it is this cell's only when the tag
     // was idle before and the cell raised it.
     const bool own_peak =
         before.live_bytes == 0 && after.peak_bytes > before.peak_bytes;
     tags.push_back(
-        {{"tag", kc.tag_order[i]},
+        {{"tag", name},
+         {"phase", phase},
          {"allocs", after.allocs - before.allocs},
-         {"frees", after.frees - before.frees - leaks},
-         {"live_blocks", leaks},
-         {"leaks", leaks},
-         {"peak_bytes", own_peak ? json(after.peak_bytes) : json(nullptr)}});
+         {"frees", mid.frees - before.frees},
+         {"live_blocks",
+          static_cast<std::int64_t>(mid.live_blocks - before.live_blocks)},
+         {"live_bytes",
+          static_cast<std::int64_t>(mid.live_bytes - before.live_bytes)},
+         {"leaks", after.leaks - before.leaks},
+         {"peak_bytes", own_peak ? json(after.peak_bytes) : json(nullptr)},
+         {"peak_bytes_reason",
+          own_peak ? json(nullptr)
+                   : json("the driver's per-tag peak is since load and an "
+                          "earlier cell reached it")},
+         {"declared_leak_blocks", decl_blocks},
+         {"declared_leak_bytes", decl_bytes}});
   }
   j["tags"] = std::move(tags);
   const std::int64_t blocks =

@@ -12,6 +12,9 @@ namespace allocmark {
 namespace {
 
 using nlohmann::json;
+using testing::CommandResult;
+using testing::ReadAll;
+using testing::RunCommand;
 
 const std::string kBin = ALLOCMARK_BIN_DIR;
 const std::string kSrc = ALLOCMARK_SOURCE_DIR;
@@ -29,11 +32,10 @@ class KpoolVmTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     out_ = new std::string(::testing::TempDir() + "/kpool-vm.json");
-    result_ = new CommandResult(
-        RunCommand(kCli + " run --vm --vm-build " + kVmBuild +
-                   " --allocators kpool,system --workloads " + kWorkloads +
-                   " --threads 1,2 --ops 2000 --repetitions 1 --quiet --out " +
-                   *out_));
+    result_ = new CommandResult(RunCommand(
+        kCli + " run --vm --vm-build " + kVmBuild +
+        " --allocators kpool,system --workloads " + kWorkloads +
+        " --threads 1,2 --ops 2000 --repetitions 1 --quiet --out " + *out_));
   }
   static void TearDownTestSuite() {
     delete result_;
@@ -74,9 +76,10 @@ TEST_F(KpoolVmTest, ResultsAreSchemaValidAndRecordTheVm) {
   EXPECT_TRUE(virt == "kvm" || virt == "tcg") << virt;
   EXPECT_GT(ctx["vm"]["boot_and_run_s"].get<double>(), 0);
   EXPECT_EQ(ctx["vm"]["timings_emulated"].get<bool>(), virt == "tcg");
-  if (virt == "tcg")
+  if (virt == "tcg") {
     EXPECT_NE(result_->out.find("emulated"), std::string::npos)
         << "the table must say TCG timings are emulated";
+  }
 }
 
 TEST_F(KpoolVmTest, EveryBackendReplaysTheUserSpaceStreams) {
@@ -143,7 +146,8 @@ TEST_F(KpoolVmTest, GuestDigestsEqualTheHostRun) {
   const std::string host_out = ::testing::TempDir() + "/kpool-host.json";
   const CommandResult r = RunCommand(
       kCli + " run --allocators null --workloads " + kWorkloads +
-      " --threads 1,2 --ops 2000 --no-latency --quiet --out " + host_out);
+      " --threads 1,2 --ops 2000 --repetitions 1 --no-latency --quiet --out " +
+      host_out);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const json host = json::parse(ReadAll(host_out));
   const auto cells = Cells();
