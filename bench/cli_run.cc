@@ -7,6 +7,7 @@
 #include <iostream>
 #include <memory>
 
+#include "bench/cache_sim.h"
 #include "bench/catalog.h"
 #include "bench/cli_commands.h"
 #include "bench/clock.h"
@@ -34,21 +35,25 @@ struct RunArgs {
   bool seed_set = false;
   bool no_latency = false;
   bool check = false;
+  bool pin = false;
   bool quiet = false;
-  bool tags = false;
-  std::uint32_t sample_ms = 10;
   bool vm = false;  // run the matrix in a QEMU guest (bench/vm_run.h)
   double vm_timeout_s = 900;
   int vm_mem_mb = 1024;
   std::string vm_build;
+  std::string cache = "hw";
+  std::string sim_geometry;
+  bool tags = false;
+  std::uint32_t sample_ms = 10;
 };
 
 // The guest runs the same command on the validated matrix; workloads go in
 // as spec files, everything else as the user gave it.
 int RunVm(const RunArgs& args, const RunPlan& plan) {
   if (args.allocators.find("preload:") != std::string::npos)
-    BadInput("--vm: preload:<lib.so> cannot run in the guest (static "
-             "binaries, no shared libraries)");
+    BadInput(
+        "--vm: preload:<lib.so> cannot run in the guest (static "
+        "binaries, no shared libraries)");
   if (args.vm_timeout_s <= 0 || args.vm_mem_mb < 256)
     BadInput("--vm-timeout must be > 0 and --vm-mem at least 256 (MiB)");
   VmRunRequest req;
@@ -57,10 +62,11 @@ int RunVm(const RunArgs& args, const RunPlan& plan) {
     names += (names.empty() ? "" : ",") + w.name;
     req.workload_files.push_back(w.path);
   }
-  req.guest_args = {"run",       "--allocators", args.allocators,
-                    "--workloads", names,        "--profile",
-                    args.profile,  "--timeout",  std::to_string(args.timeout_s),
-                    "--batch",     args.batch};
+  req.guest_args = {
+      "run",         "--allocators", args.allocators,
+      "--workloads", names,          "--profile",
+      args.profile,  "--timeout",    std::to_string(args.timeout_s),
+      "--batch",     args.batch};
   if (!args.threads.empty())
     req.guest_args.insert(req.guest_args.end(), {"--threads", args.threads});
   if (args.repetitions)
@@ -114,6 +120,24 @@ int Run(const RunArgs& args) {
     if (args.seed_set) plan.seed = args.seed;
     plan.latency = !args.no_latency;
     plan.check_contents = args.check;
+    if (args.cache != "hw" && args.cache != "sim" && args.cache != "off")
+      throw SpecError("--cache: expected hw, sim or off, got '" + args.cache +
+                      "'");
+    plan.cache = args.cache;
+    if (!args.sim_geometry.empty() && args.cache != "sim")
+      throw SpecError("--sim-geometry: only meaningful with --cache sim");
+    if (args.cache == "sim") {
+      if (FindValgrind().empty())
+        throw SpecError(
+            "--cache sim: valgrind not found (apt-get install valgrind)");
+      // valgrind's own cache detection is wrong on these VMs: pin it.
+      plan.sim_geometry = ReadCacheGeometry();
+      std::string err =
+          ApplyGeometryOverride(args.sim_geometry, plan.sim_geometry);
+      if (err.empty()) err = CheckGeometry(plan.sim_geometry);
+      if (!err.empty()) throw SpecError("--sim-geometry: " + err);
+    }
+    plan.pin = args.pin;
     plan.workloads =
         SelectWorkloads(LoadWorkloads(WorkloadDir()), args.workloads);
     for (const WorkloadSpec& w : plan.workloads) {
@@ -177,11 +201,9 @@ Command AddRunCommand(CLI::App& app) {
   cmd->add_flag("--no-latency", run->no_latency,
                 "skip the timed (latency) pass");
   cmd->add_flag("--check", run->check, "fill and verify block contents (slow)");
+  cmd->add_flag("--pin", run->pin,
+                "pin replay thread t to CPU t % (CPUs allowed)");
   cmd->add_flag("--quiet", run->quiet, "no progress line");
-  cmd->add_flag("--tags", run->tags,
-                "print the per-tag (poolmon) table of every cell");
-  cmd->add_option("--sample-ms", run->sample_ms,
-                  "RSS sampler period in the timed pass (0: off)");
   cmd->add_flag("--vm", run->vm,
                 "run the matrix in a QEMU guest with the kernel driver "
                 "(kpool-* beside the static user-space workers)");
@@ -190,6 +212,15 @@ Command AddRunCommand(CLI::App& app) {
   cmd->add_option("--vm-mem", run->vm_mem_mb, "guest memory in MiB (1024)");
   cmd->add_option("--vm-build", run->vm_build,
                   "kernel/module cache of driver/vm/prepare (<build>/vm)");
+  cmd->add_option("--cache", run->cache,
+                  "hw (perf counters, default) | sim (callgrind) | off");
+  cmd->add_option("--sim-geometry", run->sim_geometry,
+                  "override the simulated caches, e.g. "
+                  "'D1=32768,8,64;LL=33554432,16,64' (default: sysfs)");
+  cmd->add_flag("--tags", run->tags,
+                "print the per-tag (poolmon) table of every cell");
+  cmd->add_option("--sample-ms", run->sample_ms,
+                  "RSS sampler period in the timed pass (0: off)");
   return {cmd, [run] { return Run(*run); }};
 }
 

@@ -85,16 +85,19 @@ std::string ConsoleTable(const json& results) {
 
   std::vector<Row> rows;
   rows.push_back(
-      {{"workload", "thr", "allocator", "ns/op", "Mops/s", "vs system",
-        "alloc p50", "p99", "p99.9", "free p50", "p99", "p99.9", "timing",
-        "peak RSS", "vs sys", "RSS/live", "purged RSS", "vs sys", "status"}});
+      {{"workload",  "thr",        "allocator", "ns/op",    "Mops/s",
+        "vs system", "alloc p50",  "p99",       "p99.9",    "free p50",
+        "p99",       "p99.9",      "timing",    "peak RSS", "vs sys",
+        "RSS/live",  "purged RSS", "vs sys",    "instr/op", "D1 rd miss/op",
+        "locality",  "status"}});
   bool any_batched = false;
   for (const Key& k : order) {
     const auto& cells = groups[k];
     Row row;
     row.cols = {std::get<0>(k), std::to_string(std::get<1>(k)), std::get<2>(k)};
     std::vector<double> mops, a50, a99, a999, f50, f99, f999, rss, ratio,
-        purged;
+        purged, instr, d1, loc;
+    std::string cache_mode;
     int ok = 0, failed = 0, skipped = 0;
     std::string reason, timing = "-";
     for (const json* c : cells) {
@@ -113,6 +116,17 @@ std::string ConsoleTable(const json& results) {
         ratio.push_back(mem["rss_over_live_at_peak"].get<double>());
       if (mem["rss_after_purge_bytes"].is_number())
         purged.push_back(mem["rss_after_purge_bytes"].get<double>());
+      if (const json& cache = (*c).value("cache", json()); cache.is_object()) {
+        const json& ev = cache["events"];
+        if (ev.value("instructions", json()).is_number())
+          instr.push_back(ev["instructions"].get<double>());
+        if (ev.value("d1_read_misses", json()).is_number())
+          d1.push_back(ev["d1_read_misses"].get<double>());
+        if (cache["locality"].is_object() &&
+            cache["locality"]["score"].is_number())
+          loc.push_back(cache["locality"]["score"].get<double>());
+        cache_mode = cache["mode"];
+      }
       const json& lat = (*c)["latency"];
       if (lat.is_object()) {
         a50.push_back(lat["alloc"]["p50_ns"]);
@@ -129,7 +143,7 @@ std::string ConsoleTable(const json& results) {
       }
     }
     if (ok == 0) {
-      row.cols.insert(row.cols.end(), 15, "-");
+      row.cols.insert(row.cols.end(), 18, "-");
       row.cols.push_back((failed ? "FAILED: " : "skipped: ") + reason);
       rows.push_back(std::move(row));
       continue;
@@ -158,6 +172,11 @@ std::string ConsoleTable(const json& results) {
     row.cols.push_back(purged.empty() ? "-" : Bytes(Median(purged)));
     row.cols.push_back(
         purged.empty() ? "-" : relative(base_purge, wt, Median(purged)));
+    // (sim) marks simulated counts: exact and repeatable, unlike hw ones.
+    const std::string tag = cache_mode == "sim" ? " (sim)" : "";
+    row.cols.push_back(instr.empty() ? "-" : Fmt("%.1f", Median(instr)) + tag);
+    row.cols.push_back(d1.empty() ? "-" : Fmt("%.3f", Median(d1)) + tag);
+    row.cols.push_back(loc.empty() ? "-" : Fmt("%.2f", Median(loc)));
     std::string status = "ok";
     if (failed) status = std::to_string(failed) + " failed: " + reason;
     row.cols.push_back(status);
@@ -187,7 +206,11 @@ std::string ConsoleTable(const json& results) {
       "vs system = ns/op relative to glibc\n"
       "peak RSS = whole worker's high-water mark; RSS/live = peak RSS / peak "
       "live requested bytes; purged RSS = RSS after the adapter's purge hook; "
-      "vs sys = relative to glibc\n";
+      "vs sys = relative to glibc\n"
+      "instr/op, D1 rd miss/op = cache counters per op (hw: perf events, "
+      "'-' where the machine has none; (sim): callgrind); locality = ideal / "
+      "spanned cache lines of 16 consecutive allocations, 1 is ideal (see "
+      "README, Cache)\n";
   if (any_batched)
     out +=
         "* batched: the clock is too coarse for single calls, so percentiles "

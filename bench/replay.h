@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <span>
+#include <thread>
 
 #include "allocators/allocator.h"
 #include "bench/latency_histogram.h"
@@ -20,13 +21,16 @@
 namespace allocmark {
 
 /// One slot of a thread's slot table: the live block and its requested size.
-/// The top byte of `size_stamp` holds the content-check stamp.
+/// Bits 48..55 of `size_stamp` hold the block's align_log2 (sized free needs
+/// it), the top byte the content-check stamp.
 struct Slot {
   void* ptr;
   std::uint64_t size_stamp;
 };
 
 inline constexpr std::uint64_t kSizeMask = (1ULL << 48) - 1;
+inline constexpr int kAlignShift =
+    48;  ///< bits 48..55: align_log2 of the block
 
 /// A hand-off box for cross-thread frees. `turn` counts half-uses: use u is
 /// sent when turn == 2u and received when turn == 2u + 1, so a reused box can
@@ -75,23 +79,39 @@ inline std::uint8_t StampOf(std::uint64_t size_stamp) {
   return static_cast<std::uint8_t>(size_stamp >> 56);
 }
 
+inline std::size_t AlignOf(std::uint64_t size_stamp) {
+  const unsigned log2 = (size_stamp >> kAlignShift) & 0xff;
+  return log2 == 0 ? 0 : std::size_t{1} << log2;
+}
+
+inline std::uint64_t PackSlot(std::uint64_t size, std::uint8_t align_log2,
+                              std::uint8_t stamp) {
+  return size | static_cast<std::uint64_t>(align_log2) << kAlignShift |
+         static_cast<std::uint64_t>(stamp) << 56;
+}
+
 inline void Touch(void* p, std::uint64_t size, Touch touch, std::uint8_t stamp,
                   ThreadResult& r) {
   auto* bytes = static_cast<volatile std::uint8_t*>(p);
-  switch (touch) {
+  // Repeated touches (touch_repeat) are volatile stores the compiler keeps:
+  // on a line another thread writes too, each one is a coherence miss.
+  const std::uint64_t repeats = TouchRepeats(touch);
+  switch (TouchPolicy(touch)) {
     case Touch::kNone:
       return;
     case Touch::kFirstByte:
-      bytes[0] = stamp;
+      for (std::uint64_t k = 0; k < repeats; ++k) bytes[0] = stamp;
       return;
     case Touch::kWholeBlock:
     case Touch::kReadBack:
-      for (std::uint64_t i = 0; i < size; i += 64) bytes[i] = stamp;
-      bytes[size - 1] = stamp;
-      if (touch == Touch::kReadBack) {
-        std::uint64_t sum = 0;
-        for (std::uint64_t i = 0; i < size; i += 64) sum += bytes[i];
-        r.touch_sink += sum;
+      for (std::uint64_t k = 0; k < repeats; ++k) {
+        for (std::uint64_t i = 0; i < size; i += 64) bytes[i] = stamp;
+        bytes[size - 1] = stamp;
+        if (TouchPolicy(touch) == Touch::kReadBack) {
+          std::uint64_t sum = 0;
+          for (std::uint64_t i = 0; i < size; i += 64) sum += bytes[i];
+          r.touch_sink += sum;
+        }
       }
       return;
   }
@@ -124,12 +144,19 @@ class ReplayThread {
 
   /// Replays one chunk. Returns false (and sets result.failed) when the
   /// allocator returned null or a content check failed.
-  bool Run(std::span<const Op> ops) {
+  /// A respawn phase op ends the run early with respawn_pending() set and
+  /// consumed() ops done; the rest of the chunk is replayed by a new
+  /// ReplayThread on a new OS thread with `resumed` set.
+  bool Run(std::span<const Op> ops, bool resumed = false) {
     const std::uint64_t start = Clock::Now();
-    const bool ok = options_.timed ? RunTimed(ops) : RunUntimed(ops);
+    respawn_at_ = nullptr;
+    bool ok = options_.timed ? RunTimed(ops) : RunUntimed(ops);
     const std::uint64_t end = Clock::Now();
+    respawn_pending_ = respawn_at_ != nullptr;
+    consumed_ = respawn_pending_ ? respawn_at_ - ops.data() + 1 : ops.size();
+    if (respawn_pending_) ok = true;
     result_.busy_ticks += end - start;
-    result_.last_start_ticks = start;
+    if (!resumed) result_.last_start_ticks = start;
     result_.last_end_ticks = end;
     return ok;
   }
@@ -139,6 +166,8 @@ class ReplayThread {
                    std::uint8_t phase) = nullptr;
   void* on_phase_context = nullptr;
   std::uint32_t thread_index = 0;
+  bool respawn_pending() const { return respawn_pending_; }
+  std::size_t consumed() const { return consumed_; }
   /// Set by any thread that failed, so peers stop waiting on its hand-offs.
   const std::atomic<bool>* abort_flag = nullptr;
   /// Timed pass: the cell-wide live figures this thread adds to after every
@@ -183,12 +212,12 @@ class ReplayThread {
         }
         stamp += 2;  // odd stamps: a zeroed block never passes for written
         slot.ptr = p;
-        slot.size_stamp = op.arg | static_cast<std::uint64_t>(stamp | 1) << 56;
+        slot.size_stamp = internal::PackSlot(op.arg, op.align_log2, stamp | 1);
         if (op.touch != Touch::kNone)
           internal::Touch(p, op.arg, op.touch, stamp | 1, result_);
         ++allocs;
       } else if (op.kind == OpKind::kFree) {
-        alloc_.Deallocate(slot.ptr, op.arg);
+        alloc_.Deallocate(slot.ptr, op.arg, internal::AlignOf(slot.size_stamp));
         ++frees;
       } else if (op.kind == OpKind::kRealloc) {
         void* old = slot.ptr;
@@ -283,7 +312,7 @@ class ReplayThread {
         return true;
       }
       case OpKind::kFree:
-        alloc_.Deallocate(slot.ptr, op.arg);
+        alloc_.Deallocate(slot.ptr, op.arg, internal::AlignOf(slot.size_stamp));
         return true;
       case OpKind::kRealloc: {
         void* p =
@@ -330,6 +359,10 @@ class ReplayThread {
       case OpKind::kPhase:
         if (on_phase != nullptr)
           on_phase(on_phase_context, thread_index, op.tag);
+        if (op.arg & kPhaseRespawn) {
+          respawn_at_ = &op;
+          return false;  // unwinds the run loop; Run() reports the respawn
+        }
         return true;
     }
     return true;
@@ -359,7 +392,7 @@ class ReplayThread {
       case OpKind::kAlloc: {
         ++result_.allocs;
         const auto stamp = static_cast<std::uint8_t>(++stamp_counter_ | 1);
-        slot.size_stamp = op.arg | static_cast<std::uint64_t>(stamp) << 56;
+        slot.size_stamp = internal::PackSlot(op.arg, op.align_log2, stamp);
         if (options_.check_contents) std::memset(slot.ptr, stamp, op.arg);
         internal::Touch(slot.ptr, op.arg, op.touch, stamp, result_);
         if (options_.timed) AddLive(op.arg, alloc_.UsableSize(slot.ptr));
@@ -393,7 +426,7 @@ class ReplayThread {
             std::memset(static_cast<char*>(slot.ptr) + old, stamp,
                         op.arg - old);
         }
-        slot.size_stamp = op.arg | static_cast<std::uint64_t>(stamp) << 56;
+        slot.size_stamp = op.arg | (slot.size_stamp & ~kSizeMask);
         internal::Touch(slot.ptr, op.arg, op.touch, stamp, result_);
         if (options_.timed) {
           result_.live_bytes -= old;
@@ -457,7 +490,15 @@ class ReplayThread {
     return false;
   }
 
-  static void Pause() { __builtin_ia32_pause(); }
+  // Spin briefly, then yield: with more replay threads than cores the
+  // partner of a hand-off may need this core to make progress.
+  void Pause() {
+    if (++spins_ % 1024 == 0) {
+      std::this_thread::yield();
+    } else {
+      __builtin_ia32_pause();
+    }
+  }
   bool Aborted() const {
     return abort_flag != nullptr && abort_flag->load(std::memory_order_relaxed);
   }
@@ -469,6 +510,10 @@ class ReplayThread {
   ThreadResult& result_;
   ThreadLatency* latency_;
   std::uint64_t stamp_counter_ = 0;
+  std::uint64_t spins_ = 0;
+  const Op* respawn_at_ = nullptr;
+  bool respawn_pending_ = false;
+  std::size_t consumed_ = 0;
   std::uint8_t pending_tag_ = 0;
   std::int64_t pending_tag_bytes_ = 0;
   Before before_[kMaxBatch];

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 
@@ -16,6 +17,8 @@ using nlohmann::json;
 namespace {
 
 inline constexpr int kSchemaVersion = 1;
+// Valgrind runs a worker 20-100 times slower; --timeout is for native runs.
+inline constexpr double kSimTimeoutFactor = 20;
 
 bool NeedsTwoThreads(const WorkloadSpec& spec) {
   for (const PhaseSpec& p : spec.phases) {
@@ -61,8 +64,12 @@ std::vector<std::string> WorkerArgs(const AdapterInfo& a, const WorkloadSpec& w,
   args.insert(args.end(),
               {"--batch", plan.batch ? std::to_string(plan.batch) : "auto"});
   if (plan.check_contents) args.push_back("--check");
+  if (plan.pin) args.push_back("--pin");
   if (timed)
     args.insert(args.end(), {"--sample-ms", std::to_string(plan.sample_ms)});
+  // Counters ride on the throughput pass; sim mode adds its own pass.
+  args.insert(args.end(),
+              {"--cache", !timed && plan.cache == "hw" ? "hw" : "off"});
   if (clock.source == ClockSource::kTsc) {
     char buf[32];
     std::snprintf(buf, sizeof(buf), "%.9f", clock.ticks_per_ns);
@@ -83,11 +90,21 @@ json RunPass(const std::vector<std::string>& args, const AdapterInfo& a,
       (exit.exit_code == 0 || exit.exit_code == 1)) {
     try {
       json record = json::parse(exit.out);
-      if (record.is_object()) return record;
+      if (record.is_object()) {
+        record["process_s"] = exit.elapsed_s;  // sim mode's yardstick
+        return record;
+      }
     } catch (const std::exception&) {
     }
   }
   return {{"status", "failed"}, {"reason", exit.Describe(timeout_s)}};
+}
+
+// A worker that ran to the end but left undeclared blocks live.
+bool Leaked(const json& record) {
+  return record.contains("leak") && record["leak"].is_object() &&
+         record["leak"].contains("message") &&
+         record["leak"]["message"].is_string();
 }
 
 json MergeCell(json cell, const json& untimed, const json* timed) {
@@ -97,7 +114,7 @@ json MergeCell(json cell, const json& untimed, const json* timed) {
     cell["reason"] = untimed.value("reason", std::string("skipped by worker"));
     return cell;
   }
-  if (untimed.value("status", "failed") != "ok") {
+  if (untimed.value("status", "failed") != "ok" && !Leaked(untimed)) {
     cell["status"] = "failed";
     cell["reason"] =
         "throughput pass: " + untimed.value("reason", std::string("unknown"));
@@ -108,6 +125,8 @@ json MergeCell(json cell, const json& untimed, const json* timed) {
         "stream_digest", "ops", "records", "counts", "complete", "wall_ns",
         "ns_per_op", "mops_per_s", "per_thread", "generate_ns", "chunks"})
     cell[key] = untimed[key];
+  if (untimed.contains("pinned_cpus"))
+    cell["pinned_cpus"] = untimed["pinned_cpus"];
   // Kernel pools: where the numbers come from and whether they are emulated.
   for (const char* key : {"virtualization", "kernel"}) {
     if (untimed.contains(key)) cell[key] = untimed[key];
@@ -116,8 +135,10 @@ json MergeCell(json cell, const json& untimed, const json* timed) {
   if (!untimed.value("complete", false))
     cell["reason"] = "ops executed differ from the stream";
   cell["leak"] = untimed.value("leak", json(nullptr));
-  if (cell["leak"].is_object() && cell["leak"]["message"].is_string())
+  if (Leaked(untimed)) {
+    cell["status"] = "failed";
     cell["reason"] = cell["leak"]["message"];
+  }
   json timing = {
       {"mode", "untimed"},          {"batch", nullptr},
       {"batch_auto", nullptr},      {"untimed_ns_per_op", untimed["ns_per_op"]},
@@ -258,11 +279,37 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
                 RunPass(WorkerArgs(a, w, threads, rep, plan, clock, false), a,
                         plan.timeout_s);
             json timed;
-            if (plan.latency && untimed.value("status", "") == "ok")
+            // A leak fails the cell, but the timed pass still runs: it
+            // names the tags the leaked blocks belong to.
+            if (plan.latency &&
+                (untimed.value("status", "") == "ok" || Leaked(untimed)))
               timed = RunPass(WorkerArgs(a, w, threads, rep, plan, clock, true),
                               a, plan.timeout_s);
             cell = MergeCell(std::move(cell), untimed,
                              timed.is_null() ? nullptr : &timed);
+            if (untimed.value("status", "") == "ok") {
+              json sim;
+              if (plan.cache == "sim") {
+                std::vector<std::string> args =
+                    WorkerArgs(a, w, threads, rep, plan, clock, false);
+                const auto flag =
+                    std::find(args.begin(), args.end(), "--cache");
+                flag[1] = "sim";
+                std::vector<std::string> env;
+                if (!a.preload.empty())
+                  env.push_back("LD_PRELOAD=" + a.preload);
+                sim = RunSimPass(args, env, plan.sim_geometry,
+                                 plan.timeout_s * kSimTimeoutFactor, untimed);
+                if (sim["status"] != "ok" && cell["status"] == "ok") {
+                  cell["status"] = "failed";
+                  cell["reason"] =
+                      "sim pass: " + sim["reason"].get<std::string>();
+                }
+              }
+              cell["cache"] = MergeCacheCell(plan.cache, untimed,
+                                             timed.is_null() ? nullptr : &timed,
+                                             sim.is_null() ? nullptr : &sim);
+            }
           }
           cells.push_back(std::move(cell));
         }
@@ -285,13 +332,18 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
          {"version", a.version},
          {"library", a.library}});
   }
-  json run = {{"profile", plan.profile},
-              {"scale", ScaleName(plan.scale)},
-              {"repetitions", plan.repetitions},
-              {"timeout_s", plan.timeout_s},
-              {"latency_pass", plan.latency},
-              {"check_contents", plan.check_contents},
-              {"batch", plan.batch ? json(plan.batch) : json("auto")}};
+  json run = {
+      {"profile", plan.profile},
+      {"scale", ScaleName(plan.scale)},
+      {"repetitions", plan.repetitions},
+      {"timeout_s", plan.timeout_s},
+      {"latency_pass", plan.latency},
+      {"check_contents", plan.check_contents},
+      {"pin", plan.pin},
+      {"cache", plan.cache},
+      {"sim_geometry",
+       plan.cache == "sim" ? GeometryJson(plan.sim_geometry) : json(nullptr)},
+      {"batch", plan.batch ? json(plan.batch) : json("auto")}};
   outcome.results = {{"schema_version", kSchemaVersion},
                      {"context", context},
                      {"run", run},

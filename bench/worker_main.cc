@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -25,6 +26,10 @@ namespace allocmark {
 namespace {
 
 using Adapter = ALLOCMARK_ADAPTER_TYPE;
+
+// Fewest ops per thread between two false-sharing scans in the timed pass
+// (barrier waits are not timed).
+constexpr std::size_t kLocalityChunkOps = 2048;
 
 // preload:<lib> cells run the system worker with <lib> in LD_PRELOAD; then
 // malloc must resolve to exactly that file.
@@ -140,6 +145,24 @@ int Main(int argc, char** argv) {
   cell.chunk_ops = options.chunk_ops;
   cell.replay.timed = options.timed;
   cell.replay.check_contents = options.check_contents;
+  // Cache probes: counters bracket the lean pass's chunks (its loop stays
+  // as it is); locality needs the timed pass's per-op bookkeeping, and its
+  // false-sharing scan runs at chunk ends, so that pass takes short chunks.
+  if (!options.timed) {
+    cell.perf_mask = options.cache == "hw" ? kPerfAllMask : 0;
+    cell.sim_collect = options.cache == "sim";
+  } else {
+    cell.replay.locality = true;
+    // About 16 scans per cell, but never chunks so short that generating
+    // them between replays keeps evicting the allocator's working set. The
+    // leak test fault edits the final chunk, so it keeps whole-run chunks.
+    if (TestFaultDroppedFrees(std::string(Adapter::kName)) == 0) {
+      cell.chunk_ops = std::min<std::size_t>(
+          cell.chunk_ops, std::max({kLocalityChunkOps, cell.ops_per_thread / 16,
+                                    4 * std::size_t{cell.threads}}));
+    }
+  }
+  cell.pin = options.pin;
 
   WorkerContext ctx;
   ctx.allocator = name;
@@ -199,7 +222,9 @@ int Main(int argc, char** argv) {
     sampler->SnapshotNow(SampleEvent::kPurge);
     sampler->Stop();
   }
-  std::cout << WorkerRecordJson(ctx, m).dump() << "\n";
+  nlohmann::json record = WorkerRecordJson(ctx, m);
+  record["pinned_cpus"] = m.pinned_cpus;  // -1 per thread when not pinned
+  std::cout << record.dump() << "\n";
   std::cout.flush();
   return m.failed ? 1 : 0;
 }

@@ -64,6 +64,8 @@ WorkerOptions ParseWorkerOptions(int argc, char** argv) {
               : static_cast<std::uint32_t>(ParseU64(flag, s.c_str(), 1, 4096));
     } else if (flag == "--check") {
       o.check_contents = true;
+    } else if (flag == "--pin") {
+      o.pin = true;
     } else if (flag == "--chunk") {
       o.chunk_ops = ParseU64(flag, value(), 1024, 1ULL << 28);
     } else if (flag == "--ticks-per-ns") {
@@ -92,6 +94,8 @@ WorkerOptions ParseWorkerOptions(int argc, char** argv) {
   }
   if (!o.identity_only && o.workload_path.empty())
     Usage("--workload FILE is required");
+  if (o.chunk_ops < 2 * std::size_t{o.threads} + 3)
+    Usage("--chunk: must be at least 2 * threads + 3 op records");
   return o;
 }
 

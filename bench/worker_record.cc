@@ -48,6 +48,24 @@ json LatencyJson(const LatencyHistogram& h, const ClockCalibration& clock,
 
 double Ratio(double num, double den) { return den > 0 ? num / den : 0.0; }
 
+// The throughput pass's counters (hw mode) or the timed pass's locality; the
+// runner merges both into cells[].cache.
+json CacheRecordJson(const WorkerContext& ctx, const CellMeasurement& m) {
+  json cache = {{"mode", ctx.options.cache}};
+  std::vector<PerfReading> perf;
+  std::vector<std::uint64_t> ops;
+  std::vector<LocalityCounts> locality;
+  for (const ThreadResult& r : m.threads) {
+    perf.push_back(r.perf);
+    ops.push_back(r.allocs + r.frees + r.reallocs);
+    locality.push_back(r.locality.counts);
+  }
+  if (!ctx.options.timed && ctx.options.cache == "hw")
+    cache.update(PerfEventsJson(perf, ops));
+  if (ctx.options.timed) cache["locality"] = LocalityJson(locality, m.sharing);
+  return cache;
+}
+
 json StatsObject(const std::vector<AllocatorStat>& names, const double* values,
                  std::uint32_t count) {
   if (count == 0) return nullptr;
@@ -315,6 +333,7 @@ json WorkerRecordJson(const WorkerContext& ctx, const CellMeasurement& m) {
     j["reason"] = leak["message"];
   }
   j["leak"] = std::move(leak);
+  j["cache"] = CacheRecordJson(ctx, m);
   return j;
 }
 

@@ -36,7 +36,8 @@ int main(int argc, char** argv) {
     for (int i = 0; i < kBatch; ++i) std::free(blocks[i]);
   }
   const std::uint64_t t1 = NowNs();
-  std::printf("{\"ops\": %ld, \"ns_per_op\": %.3f}\n", rounds * 2 * kBatch,
-              static_cast<double>(t1 - t0) / static_cast<double>(rounds * 2 * kBatch));
+  std::printf(
+      "{\"ops\": %ld, \"ns_per_op\": %.3f}\n", rounds * 2 * kBatch,
+      static_cast<double>(t1 - t0) / static_cast<double>(rounds * 2 * kBatch));
   return 0;
 }

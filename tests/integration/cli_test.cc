@@ -42,7 +42,7 @@ TEST(CliRun, AllAdaptersProduceSchemaValidIdenticalWork) {
       RunCommand(kCli +
                  " run --quiet --allocators all --workloads "
                  "fixed-64,mixed-small,realloc-grow"
-                 " --threads 1,2 --ops 3000 --out " +
+                 " --threads 1,2 --ops 3000 --repetitions 1 --out " +
                  out);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const CommandResult v =
