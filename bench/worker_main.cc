@@ -213,15 +213,17 @@ int Main(int argc, char** argv) {
     CellMeasurement result = RunCell<Adapter, Clock>(alloc, spec, cell);
     ctx.memory_after_run = ReadProcessMemory();
     ctx.end_read_ns = MonotonicClock::Now();
-    if (sampler) sampler->SnapshotNow(SampleEvent::kEnd);
+    if (sampler) {
+      // Stop first: it serves the phase requests still queued, so they land
+      // in the timeline before the end and purge readings, not after them.
+      sampler->Stop();
+      sampler->SnapshotNow(SampleEvent::kEnd);
+    }
     return result;
   });
   CollectStats(alloc, ctx);
   PurgeAndMeasure(alloc, ctx);
-  if (sampler) {
-    sampler->SnapshotNow(SampleEvent::kPurge);
-    sampler->Stop();
-  }
+  if (sampler) sampler->SnapshotNow(SampleEvent::kPurge);
   nlohmann::json record = WorkerRecordJson(ctx, m);
   record["pinned_cpus"] = m.pinned_cpus;  // -1 per thread when not pinned
   std::cout << record.dump() << "\n";
