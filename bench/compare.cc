@@ -10,6 +10,8 @@
 #include <sstream>
 #include <tuple>
 
+#include "bench/report_format.h"
+
 namespace allocmark {
 
 using nlohmann::json;
@@ -17,19 +19,6 @@ using nlohmann::json;
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-double Median(std::vector<double> v) {
-  if (v.empty()) return kNaN;
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-std::string Fmt(const char* fmt, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), fmt, v);
-  return buf;
-}
 
 // Values are shown in the metric's natural unit, with 3-4 significant digits.
 std::string Value(const std::string& metric, double v) {

@@ -7,24 +7,15 @@
 #include <tuple>
 #include <vector>
 
+#include "bench/report_format.h"
+
 namespace allocmark {
 
 using nlohmann::json;
 
 namespace {
 
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-std::string Fmt(const char* fmt, double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), fmt, v);
-  return buf;
-}
+double Median0(const std::vector<double>& v) { return Median(v, 0); }
 
 std::string Ns(double ns) {
   if (ns >= 1e6) return Fmt("%.1fms", ns / 1e6);
@@ -75,12 +66,12 @@ std::string ConsoleTable(const json& results) {
         purge.push_back((*c)["memory"]["rss_after_purge_bytes"].get<double>());
     }
     if (std::get<2>(k) == "system" && !rss.empty())
-      base_rss[{std::get<0>(k), std::get<1>(k)}] = Median(rss);
+      base_rss[{std::get<0>(k), std::get<1>(k)}] = Median0(rss);
     if (std::get<2>(k) == "system" && !purge.empty())
-      base_purge[{std::get<0>(k), std::get<1>(k)}] = Median(purge);
-    if (!ns.empty()) median_ns[k] = Median(ns);
+      base_purge[{std::get<0>(k), std::get<1>(k)}] = Median0(purge);
+    if (!ns.empty()) median_ns[k] = Median0(ns);
     if (std::get<2>(k) == "system" && !ns.empty())
-      baseline[{std::get<0>(k), std::get<1>(k)}] = Median(ns);
+      baseline[{std::get<0>(k), std::get<1>(k)}] = Median0(ns);
   }
 
   std::vector<Row> rows;
@@ -152,14 +143,14 @@ std::string ConsoleTable(const json& results) {
     const auto base = baseline.find({std::get<0>(k), std::get<1>(k)});
     const bool have_lat = !a50.empty();
     auto lat = [&](const std::vector<double>& v) {
-      return have_lat ? Ns(Median(v)) : "-";
+      return have_lat ? Ns(Median0(v)) : "-";
     };
     row.cols.insert(
         row.cols.end(),
-        {Fmt("%.1f", ns), Fmt("%.1f", Median(mops)),
+        {Fmt("%.1f", ns), Fmt("%.1f", Median0(mops)),
          base != baseline.end() ? Fmt("%.2fx", ns / base->second) : "-",
          lat(a50), lat(a99), lat(a999), lat(f50), lat(f99), lat(f999), timing,
-         Bytes(Median(rss))});
+         Bytes(Median0(rss))});
     const std::pair<std::string, std::uint32_t> wt{std::get<0>(k),
                                                    std::get<1>(k)};
     auto relative = [](const auto& base, const auto& key, double v) {
@@ -167,16 +158,16 @@ std::string ConsoleTable(const json& results) {
       return b != base.end() && b->second > 0 ? Fmt("%.2fx", v / b->second)
                                               : std::string("-");
     };
-    row.cols.push_back(relative(base_rss, wt, Median(rss)));
-    row.cols.push_back(ratio.empty() ? "-" : Fmt("%.2f", Median(ratio)));
-    row.cols.push_back(purged.empty() ? "-" : Bytes(Median(purged)));
+    row.cols.push_back(relative(base_rss, wt, Median0(rss)));
+    row.cols.push_back(ratio.empty() ? "-" : Fmt("%.2f", Median0(ratio)));
+    row.cols.push_back(purged.empty() ? "-" : Bytes(Median0(purged)));
     row.cols.push_back(
-        purged.empty() ? "-" : relative(base_purge, wt, Median(purged)));
+        purged.empty() ? "-" : relative(base_purge, wt, Median0(purged)));
     // (sim) marks simulated counts: exact and repeatable, unlike hw ones.
     const std::string tag = cache_mode == "sim" ? " (sim)" : "";
-    row.cols.push_back(instr.empty() ? "-" : Fmt("%.1f", Median(instr)) + tag);
-    row.cols.push_back(d1.empty() ? "-" : Fmt("%.3f", Median(d1)) + tag);
-    row.cols.push_back(loc.empty() ? "-" : Fmt("%.2f", Median(loc)));
+    row.cols.push_back(instr.empty() ? "-" : Fmt("%.1f", Median0(instr)) + tag);
+    row.cols.push_back(d1.empty() ? "-" : Fmt("%.3f", Median0(d1)) + tag);
+    row.cols.push_back(loc.empty() ? "-" : Fmt("%.2f", Median0(loc)));
     std::string status = "ok";
     if (failed) status = std::to_string(failed) + " failed: " + reason;
     row.cols.push_back(status);

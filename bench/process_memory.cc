@@ -10,8 +10,7 @@
 
 namespace allocmark {
 
-std::uint64_t ReadRssBytes() {
-  static const int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+std::uint64_t ReadStatmRss(int fd) {
   char buf[128];
   const ssize_t n = fd < 0 ? -1 : pread(fd, buf, sizeof(buf) - 1, 0);
   if (n <= 0) return 0;
@@ -19,6 +18,11 @@ std::uint64_t ReadRssBytes() {
   unsigned long long size = 0, resident = 0;
   if (std::sscanf(buf, "%llu %llu", &size, &resident) != 2) return 0;
   return resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+std::uint64_t ReadRssBytes() {
+  static const int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  return ReadStatmRss(fd);
 }
 
 ProcessMemory ReadProcessMemory() {

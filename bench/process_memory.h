@@ -16,5 +16,8 @@ struct ProcessMemory {
 
 ProcessMemory ReadProcessMemory();
 std::uint64_t ReadRssBytes();
+/// Resident bytes from an open /proc/self/statm descriptor (pread, no
+/// allocation: the RSS sampler keeps its own descriptor open).
+std::uint64_t ReadStatmRss(int fd);
 
 }  // namespace allocmark

@@ -13,6 +13,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "bench/process_memory.h"
+
 namespace allocmark {
 namespace {
 
@@ -21,16 +23,6 @@ std::uint64_t MonotonicNs() {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
          static_cast<std::uint64_t>(ts.tv_nsec);
-}
-
-std::uint64_t ReadStatmRss(int fd) {
-  char buf[128];
-  const ssize_t n = fd < 0 ? -1 : pread(fd, buf, sizeof(buf) - 1, 0);
-  if (n <= 0) return 0;
-  buf[n] = '\0';
-  unsigned long long size = 0, resident = 0;
-  if (std::sscanf(buf, "%llu %llu", &size, &resident) != 2) return 0;
-  return resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
 // Value in kB of the line starting with `key` (e.g. "Rss:"), as bytes.
