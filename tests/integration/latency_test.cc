@@ -1,7 +1,9 @@
 // End-to-end latency validation: the spin adapter's calls take known times
-// (89 % 1 us, 10.5 % 10 us, 0.5 % 100 us), and the reported percentiles must
-// land within 10 % of the truth, per-op and batched. Durations are long against
-// the clock's resolution and overhead, so this checks the pipeline, not noise.
+// (89 % 1 us, 10.5 % 10 us, 0.5 % 100 us), per-op and batched. A spin can only
+// be lengthened by the machine (preemption, a busy sibling core), never
+// shortened, so each percentile must reach 90 % of the truth and stay below
+// the next duration class: a wrong scale, unit or bucket fails, a loaded
+// machine does not. Tight upper bounds belong in benchmarks, not here.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -23,9 +25,9 @@ json RunSpin(const std::string& batch) {
   return json::parse(r.out);
 }
 
-void ExpectNear(double got, double want, const std::string& what) {
+void ExpectInClass(double got, double want, const std::string& what) {
   EXPECT_GE(got, want * 0.9) << what;
-  EXPECT_LE(got, want * 1.1) << what;
+  EXPECT_LT(got, want * 2.5) << what;  // the next class is 10x away
 }
 
 void CheckPercentiles(const json& record, const std::string& mode) {
@@ -34,9 +36,9 @@ void CheckPercentiles(const json& record, const std::string& mode) {
     const json& l = record["latency"][op];
     const std::string what = mode + " " + op;
     EXPECT_EQ(l["count"], 102400) << what;
-    ExpectNear(l["p50_ns"], 1000, what + " p50");
-    ExpectNear(l["p99_ns"], 10000, what + " p99");
-    ExpectNear(l["p999_ns"], 100000, what + " p99.9");
+    ExpectInClass(l["p50_ns"], 1000, what + " p50");
+    ExpectInClass(l["p99_ns"], 10000, what + " p99");
+    ExpectInClass(l["p999_ns"], 100000, what + " p99.9");
   }
 }
 

@@ -10,7 +10,7 @@
 
 #include "allocators/allocator.h"
 #include "allocators/identity.h"
-#include "bench/clock.h"
+#include "bench/probes/clock.h"
 
 namespace allocmark {
 

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "allocators/allocator.h"
-#include "bench/rng.h"
+#include "bench/spec/rng.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define ALLOCMARK_TEST_SANITIZED 1

@@ -1,6 +1,6 @@
 // Tests for the benchmark clock: calibration figures are plausible, tick
 // conversion is monotonic, and SpinFor waits at least as long as asked.
-#include "bench/clock.h"
+#include "bench/probes/clock.h"
 
 #include <gtest/gtest.h>
 #include <time.h>

@@ -1,6 +1,6 @@
 // Tests of `allocmark compare` on crafted results: a 2x slowdown is caught and
 // named, identical runs and a 1 % change under noise pass, digests must match.
-#include "bench/compare.h"
+#include "bench/report/compare.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // Tests of the export formats: Debian's compare.py (libbenchmark-tools) parses
 // the Google Benchmark export and sees a 2x slowdown; Bencher/gab shapes.
-#include "bench/export.h"
+#include "bench/report/export.h"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "bench/compare.h"
+#include "bench/report/compare.h"
 
 namespace allocmark {
 namespace {

@@ -1,6 +1,6 @@
 // Tests of the SQLite history: round-trip of runs and trends, migration of an
 // older schema, and clear errors for corrupt, foreign and newer databases.
-#include "bench/history.h"
+#include "bench/report/history.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "bench/compare.h"
+#include "bench/report/compare.h"
 
 namespace allocmark {
 namespace {

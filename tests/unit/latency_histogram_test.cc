@@ -1,6 +1,6 @@
 // Tests for the log-linear latency histogram: the fixed bucket layout, exact
 // aggregates, merging, weighting and the percentile error bound.
-#include "bench/latency_histogram.h"
+#include "bench/probes/latency_histogram.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // Locality figures: exact values for packed, strided and reused blocks and for
 // the null adapter's bump ring; lines spanned never below the ideal; sharing.
-#include "bench/locality.h"
+#include "bench/probes/locality.h"
 
 #include <gtest/gtest.h>
 
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "allocators/null.h"
+#include "bench/probes/locality_record.h"
 
 namespace allocmark {
 namespace {

@@ -1,6 +1,6 @@
 // ThreadCounters: software events open and count what a workload did, only
 // while started; events that cannot be opened say why and the rest go on.
-#include "bench/perf_counters.h"
+#include "bench/probes/perf_counters.h"
 
 #include <gtest/gtest.h>
 #include <sys/mman.h>
@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <ctime>
 #include <thread>
+
+#include "bench/probes/perf_counters_record.h"
 
 namespace allocmark {
 namespace {

@@ -1,6 +1,6 @@
 // Pool tags: the declared-leak tally of op streams, merging of per-thread
 // counts, the exact shared peak and the leak verdict's wording.
-#include "bench/pool_tags.h"
+#include "bench/probes/pool_tags.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // RssSampler: smaps_rollup parsing, periodic samples ordered in time, phase
 // requests answered with the boundary's live bytes, snapshots at end.
-#include "bench/rss_sampler.h"
+#include "bench/probes/rss_sampler.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,6 +1,6 @@
 // Tests for SizeSampler: every draw lies in [min, max], fixed sizes are exact,
 // table entries of weight zero never appear, and a seed fixes the sequence.
-#include "bench/size_sampler.h"
+#include "bench/spec/size_sampler.h"
 
 #include <gtest/gtest.h>
 
@@ -8,8 +8,8 @@
 #include <map>
 #include <vector>
 
-#include "bench/rng.h"
-#include "bench/workload_spec.h"
+#include "bench/spec/rng.h"
+#include "bench/spec/workload_spec.h"
 
 namespace allocmark {
 namespace {

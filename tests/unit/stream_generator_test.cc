@@ -3,7 +3,7 @@
 // streams (every block freed once, bounded live sets, no deadlock), the
 // cross-thread share, intended leaks, the size distributions, and real
 // replays of every shipped spec through RunCell.
-#include "bench/stream_generator.h"
+#include "bench/stream/stream_generator.h"
 
 #include <gtest/gtest.h>
 
@@ -27,10 +27,10 @@
 
 #include "allocators/null.h"
 #include "allocators/system.h"
-#include "bench/cell_runner.h"
-#include "bench/clock.h"
-#include "bench/stream_digest.h"
-#include "bench/workload_spec.h"
+#include "bench/probes/clock.h"
+#include "bench/replay/cell_runner.h"
+#include "bench/spec/workload_spec.h"
+#include "bench/stream/stream_digest.h"
 
 namespace allocmark {
 namespace {

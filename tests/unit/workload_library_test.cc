@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "bench/size_sampler.h"
-#include "bench/stream_generator.h"
-#include "bench/workload_spec.h"
+#include "bench/spec/size_sampler.h"
+#include "bench/spec/workload_spec.h"
+#include "bench/stream/stream_generator.h"
 
 namespace allocmark {
 namespace {

@@ -1,6 +1,6 @@
 // Tests for workload spec parsing: every shipped spec loads, and each kind of
 // malformed spec is refused with a SpecError that names the offending key.
-#include "bench/workload_spec.h"
+#include "bench/spec/workload_spec.h"
 
 #include <gtest/gtest.h>
 

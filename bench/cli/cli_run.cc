@@ -1,0 +1,230 @@
+// `allocmark run`: parses and validates the matrix, runs it, prints the table
+// and writes the results atomically. Validation happens before anything runs.
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "bench/cli/cli_commands.h"
+#include "bench/kpool/vm_run.h"
+#include "bench/probes/clock.h"
+#include "bench/report/console_report.h"
+#include "bench/report/pool_tag_report.h"
+#include "bench/results/results_file.h"
+#include "bench/runner/cache_sim.h"
+#include "bench/runner/catalog.h"
+#include "bench/runner/context.h"
+#include "bench/runner/runner.h"
+
+namespace allocmark {
+namespace {
+
+struct RunArgs {
+  std::string allocators = "all";
+  std::string workloads = "all";
+  std::string threads;
+  std::uint32_t repetitions = 0;
+  std::string profile = "default";
+  std::string out = "results/latest.json";
+  double timeout_s = 120;
+  std::string batch = "auto";
+  std::uint64_t ops = 0;
+  std::uint64_t seed = 0;
+  bool seed_set = false;
+  bool no_latency = false;
+  bool check = false;
+  bool pin = false;
+  bool quiet = false;
+  bool vm = false;  // run the matrix in a QEMU guest (bench/vm_run.h)
+  double vm_timeout_s = 900;
+  int vm_mem_mb = 1024;
+  std::string vm_build;
+  std::string cache = "hw";
+  std::string sim_geometry;
+  bool tags = false;
+  std::uint32_t sample_ms = 10;
+};
+
+// The guest runs the same command on the validated matrix; workloads go in
+// as spec files, everything else as the user gave it.
+int RunVm(const RunArgs& args, const RunPlan& plan) {
+  if (args.allocators.find("preload:") != std::string::npos)
+    BadInput(
+        "--vm: preload:<lib.so> cannot run in the guest (static "
+        "binaries, no shared libraries)");
+  if (args.vm_timeout_s <= 0 || args.vm_mem_mb < 256)
+    BadInput("--vm-timeout must be > 0 and --vm-mem at least 256 (MiB)");
+  VmRunRequest req;
+  std::string names;
+  for (const WorkloadSpec& w : plan.workloads) {
+    names += (names.empty() ? "" : ",") + w.name;
+    req.workload_files.push_back(w.path);
+  }
+  req.guest_args = {
+      "run",         "--allocators", args.allocators,
+      "--workloads", names,          "--profile",
+      args.profile,  "--timeout",    std::to_string(args.timeout_s),
+      "--batch",     args.batch};
+  if (!args.threads.empty())
+    req.guest_args.insert(req.guest_args.end(), {"--threads", args.threads});
+  if (args.repetitions)
+    req.guest_args.insert(req.guest_args.end(),
+                          {"--repetitions", std::to_string(args.repetitions)});
+  if (args.ops)
+    req.guest_args.insert(req.guest_args.end(),
+                          {"--ops", std::to_string(args.ops)});
+  if (args.seed_set)
+    req.guest_args.insert(req.guest_args.end(),
+                          {"--seed", std::to_string(args.seed)});
+  if (args.no_latency) req.guest_args.push_back("--no-latency");
+  if (args.check) req.guest_args.push_back("--check");
+  req.out = args.out;
+  req.bin_dir = BinDir();
+  req.vm_build = args.vm_build;
+  req.timeout_s = args.vm_timeout_s;
+  req.mem_mb = args.vm_mem_mb;
+  req.quiet = args.quiet;
+  req.console_table = [](const nlohmann::json& doc) {
+    return ConsoleTable(doc);
+  };
+  return RunInVm(req);
+}
+
+int Run(const RunArgs& args) {
+  RunPlan plan;
+  const std::string bin = BinDir();
+  try {
+    if (!ParseScale(args.profile, &plan.scale))
+      throw SpecError("--profile: unknown profile '" + args.profile +
+                      "' (accepted: quick, default, full)");
+    plan.profile = args.profile;
+    plan.threads = ParseThreadList(args.threads.empty() ? "1,2" : args.threads);
+    plan.repetitions = args.repetitions                ? args.repetitions
+                       : plan.scale == Scale::kQuick   ? 1
+                       : plan.scale == Scale::kDefault ? 3
+                                                       : 5;
+    if (args.timeout_s <= 0) throw SpecError("--timeout: must be > 0 seconds");
+    if (args.sample_ms > 60000)
+      throw SpecError("--sample-ms: expected 0 (off) to 60000 milliseconds");
+    plan.sample_ms = args.sample_ms;
+    plan.timeout_s = args.timeout_s;
+    if (args.batch != "auto") {
+      char* end = nullptr;
+      const unsigned long k = std::strtoul(args.batch.c_str(), &end, 10);
+      if (*end != '\0' || k == 0 || k > 4096 || args.batch[0] == '-')
+        throw SpecError(
+            "--batch: expected auto or an integer in [1, 4096], got '" +
+            args.batch + "'");
+      plan.batch = static_cast<std::uint32_t>(k);
+    }
+    if (args.ops) plan.ops_per_thread = args.ops;
+    if (args.seed_set) plan.seed = args.seed;
+    plan.latency = !args.no_latency;
+    plan.check_contents = args.check;
+    if (args.cache != "hw" && args.cache != "sim" && args.cache != "off")
+      throw SpecError("--cache: expected hw, sim or off, got '" + args.cache +
+                      "'");
+    plan.cache = args.cache;
+    if (!args.sim_geometry.empty() && args.cache != "sim")
+      throw SpecError("--sim-geometry: only meaningful with --cache sim");
+    if (args.cache == "sim") {
+      if (FindValgrind().empty())
+        throw SpecError(
+            "--cache sim: valgrind not found (apt-get install valgrind)");
+      // valgrind's own cache detection is wrong on these VMs: pin it.
+      plan.sim_geometry = ReadCacheGeometry();
+      std::string err =
+          ApplyGeometryOverride(args.sim_geometry, plan.sim_geometry);
+      if (err.empty()) err = CheckGeometry(plan.sim_geometry);
+      if (!err.empty()) throw SpecError("--sim-geometry: " + err);
+    }
+    plan.pin = args.pin;
+    plan.workloads =
+        SelectWorkloads(LoadWorkloads(WorkloadDir()), args.workloads);
+    for (const WorkloadSpec& w : plan.workloads) {
+      for (std::uint32_t t : plan.threads) {
+        if (!(t == 1 && w.phases[0].cross_thread_share > 0))
+          ValidateForThreads(w, t);
+      }
+    }
+    plan.adapters = SelectAdapters(AdapterCatalog(bin), args.allocators, bin);
+  } catch (const SpecError& e) {
+    BadInput(e.what());
+  }
+  const std::filesystem::path out(args.out);
+  if (out.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(out.parent_path(), ec);
+  }
+  if (const std::string err = CheckWritable(args.out); !err.empty())
+    BadInput("--out: cannot write " + args.out + ": " + err);
+  if (args.vm) return RunVm(args, plan);
+
+  plan.progress = !args.quiet && isatty(STDERR_FILENO);
+  const ClockCalibration clock = Calibrate();
+  const RunOutcome outcome = RunMatrix(plan, clock, MachineContext(clock));
+  std::cout << ConsoleTable(outcome.results);
+  if (args.tags) std::cout << PoolTagTable(outcome.results);
+  const std::string err =
+      WriteFileAtomically(args.out, outcome.results.dump(1) + "\n");
+  if (!err.empty()) {
+    std::fprintf(stderr, "allocmark: could not write results: %s\n",
+                 err.c_str());
+    return 1;
+  }
+  std::printf("%d ok, %d failed, %d skipped; results in %s\n", outcome.cells_ok,
+              outcome.cells_failed, outcome.cells_skipped, args.out.c_str());
+  return outcome.cells_failed > 0 ? 1 : 0;
+}
+
+}  // namespace
+
+Command AddRunCommand(CLI::App& app) {
+  auto run = std::make_shared<RunArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "run", "run the allocator x workload x threads matrix");
+  cmd->add_option("--allocators", run->allocators,
+                  "a,b,... | all | preload:<lib.so>");
+  cmd->add_option("--workloads", run->workloads,
+                  "w,... | all | path/to/spec.json");
+  cmd->add_option("--threads", run->threads,
+                  "1,2,4 | 1..16 (powers of two) | 1..16:1");
+  cmd->add_option("--repetitions", run->repetitions,
+                  "repetitions per cell (interleaved)");
+  cmd->add_option("--profile", run->profile, "quick | default | full");
+  cmd->add_option("--out", run->out, "results JSON (written atomically)");
+  cmd->add_option("--timeout", run->timeout_s,
+                  "seconds before a worker is killed");
+  cmd->add_option("--batch", run->batch, "auto | K: ops per timed batch");
+  cmd->add_option("--ops", run->ops, "ops per thread, overriding the profile");
+  cmd->add_option("--seed", run->seed, "stream seed, overriding the spec's")
+      ->each([run](const std::string&) { run->seed_set = true; });
+  cmd->add_flag("--no-latency", run->no_latency,
+                "skip the timed (latency) pass");
+  cmd->add_flag("--check", run->check, "fill and verify block contents (slow)");
+  cmd->add_flag("--pin", run->pin,
+                "pin replay thread t to CPU t % (CPUs allowed)");
+  cmd->add_flag("--quiet", run->quiet, "no progress line");
+  cmd->add_flag("--vm", run->vm,
+                "run the matrix in a QEMU guest with the kernel driver "
+                "(kpool-* beside the static user-space workers)");
+  cmd->add_option("--vm-timeout", run->vm_timeout_s,
+                  "seconds the whole VM run may take (default 900)");
+  cmd->add_option("--vm-mem", run->vm_mem_mb, "guest memory in MiB (1024)");
+  cmd->add_option("--vm-build", run->vm_build,
+                  "kernel/module cache of driver/vm/prepare (<build>/vm)");
+  cmd->add_option("--cache", run->cache,
+                  "hw (perf counters, default) | sim (callgrind) | off");
+  cmd->add_option("--sim-geometry", run->sim_geometry,
+                  "override the simulated caches, e.g. "
+                  "'D1=32768,8,64;LL=33554432,16,64' (default: sysfs)");
+  cmd->add_flag("--tags", run->tags,
+                "print the per-tag (poolmon) table of every cell");
+  cmd->add_option("--sample-ms", run->sample_ms,
+                  "RSS sampler period in the timed pass (0: off)");
+  return {cmd, [run] { return Run(*run); }};
+}
+
+}  // namespace allocmark

@@ -1,0 +1,522 @@
+// The replay engine: one ReplayThread per worker thread executes its op
+// stream against adapter A. Instantiated per adapter, clock and timing mode,
+// so the hot loop holds no virtual call, no harness allocation and no I/O.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <span>
+#include <thread>
+
+#include "allocators/allocator.h"
+#include "bench/base/mapped_array.h"
+#include "bench/probes/latency_histogram.h"
+#include "bench/probes/locality.h"
+#include "bench/probes/perf_counters.h"
+#include "bench/probes/pool_tags.h"
+#include "bench/spec/op.h"
+
+namespace allocmark {
+
+/// One slot of a thread's slot table: the live block and its requested size.
+/// Bits 48..55 of `size_stamp` hold the block's align_log2 (sized free needs
+/// it), the top byte the content-check stamp.
+struct Slot {
+  void* ptr;
+  std::uint64_t size_stamp;
+};
+
+inline constexpr std::uint64_t kSizeMask = (1ULL << 48) - 1;
+inline constexpr int kAlignShift =
+    48;  ///< bits 48..55: align_log2 of the block
+
+/// A hand-off box for cross-thread frees. `turn` counts half-uses: use u is
+/// sent when turn == 2u and received when turn == 2u + 1, so a reused box can
+/// never hand a block to the wrong receiver.
+struct alignas(64) Mailbox {
+  std::atomic<std::uint64_t> turn;
+  void* ptr;
+  std::uint64_t size_stamp;
+};
+
+/// Per-op-kind latency histograms of one thread (alloc, free, realloc).
+struct ThreadLatency {
+  LatencyHistogram op[3];
+};
+
+/// What one thread did; plain data, merged by the worker.
+struct ThreadResult {
+  std::uint64_t allocs = 0, frees = 0, reallocs = 0, sends = 0, receives = 0;
+  std::uint64_t reallocs_in_place = 0;
+  std::uint64_t realloc_bytes_copied = 0;  ///< min(old, new) of moved blocks
+  std::uint64_t live_bytes = 0, peak_live_bytes = 0;
+  std::uint64_t live_usable_bytes = 0, peak_usable_bytes = 0;
+  std::uint64_t busy_ticks = 0;  ///< this thread's replay time, clock ticks
+  std::uint64_t last_start_ticks = 0, last_end_ticks = 0;  ///< latest chunk
+  std::uint64_t timed_segments = 0;
+  std::uint64_t content_errors = 0;
+  std::uint64_t touch_sink = 0;  ///< read-back touches land here
+  bool failed = false;
+  char error[160] = {};
+  PoolTagCounts tags[kMaxPoolTags];  ///< timed pass: the poolmon view
+  PerfReading perf;                  ///< counters around this thread's replay
+  LocalityTracker locality;  ///< timed pass: addresses the adapter returned
+};
+
+struct ReplayOptions {
+  bool timed = false;       ///< per-op / per-batch latency + accounting
+  std::uint32_t batch = 1;  ///< ops per timed segment (1 = per-op)
+  std::uint64_t overhead_ticks = 0;  ///< empty-interval cost, subtracted
+  bool check_contents = false;  ///< fill blocks, verify on realloc and free
+  bool locality = false;        ///< feed allocations to ThreadResult::locality
+};
+
+namespace internal {
+
+inline std::uint8_t StampOf(std::uint64_t size_stamp) {
+  return static_cast<std::uint8_t>(size_stamp >> 56);
+}
+
+inline std::size_t AlignOf(std::uint64_t size_stamp) {
+  const unsigned log2 = (size_stamp >> kAlignShift) & 0xff;
+  return log2 == 0 ? 0 : std::size_t{1} << log2;
+}
+
+inline std::uint64_t PackSlot(std::uint64_t size, std::uint8_t align_log2,
+                              std::uint8_t stamp) {
+  return size | static_cast<std::uint64_t>(align_log2) << kAlignShift |
+         static_cast<std::uint64_t>(stamp) << 56;
+}
+
+inline void Touch(void* p, std::uint64_t size, Touch touch, std::uint8_t stamp,
+                  ThreadResult& r) {
+  auto* bytes = static_cast<volatile std::uint8_t*>(p);
+  // Repeated touches (touch_repeat) are volatile stores the compiler keeps:
+  // on a line another thread writes too, each one is a coherence miss.
+  const std::uint64_t repeats = TouchRepeats(touch);
+  switch (TouchPolicy(touch)) {
+    case Touch::kNone:
+      return;
+    case Touch::kFirstByte:
+      for (std::uint64_t k = 0; k < repeats; ++k) bytes[0] = stamp;
+      return;
+    case Touch::kWholeBlock:
+    case Touch::kReadBack:
+      for (std::uint64_t k = 0; k < repeats; ++k) {
+        for (std::uint64_t i = 0; i < size; i += 64) bytes[i] = stamp;
+        bytes[size - 1] = stamp;
+        if (TouchPolicy(touch) == Touch::kReadBack) {
+          std::uint64_t sum = 0;
+          for (std::uint64_t i = 0; i < size; i += 64) sum += bytes[i];
+          r.touch_sink += sum;
+        }
+      }
+      return;
+  }
+}
+
+inline bool Verify(const void* p, std::uint64_t size, std::uint8_t stamp) {
+  const auto* bytes = static_cast<const std::uint8_t*>(p);
+  for (std::uint64_t i = 0; i < size; ++i) {
+    if (bytes[i] != stamp) return false;
+  }
+  return true;
+}
+
+}  // namespace internal
+
+inline constexpr std::uint32_t kMaxBatch = 4096;
+
+template <Allocator A, class Clock>
+class ReplayThread {
+ public:
+  ReplayThread(A& alloc, std::span<Slot> slots, std::span<Mailbox> mailboxes,
+               const ReplayOptions& options, ThreadResult& result,
+               ThreadLatency* latency)
+      : alloc_(alloc),
+        slots_(slots),
+        mailboxes_(mailboxes),
+        options_(options),
+        result_(result),
+        latency_(latency) {}
+
+  /// Replays one chunk. Returns false (and sets result.failed) when the
+  /// allocator returned null or a content check failed.
+  /// A respawn phase op ends the run early with respawn_pending() set and
+  /// consumed() ops done; the rest of the chunk is replayed by a new
+  /// ReplayThread on a new OS thread with `resumed` set.
+  bool Run(std::span<const Op> ops, bool resumed = false) {
+    const std::uint64_t start = Clock::Now();
+    respawn_at_ = nullptr;
+    bool ok = options_.timed ? RunTimed(ops) : RunUntimed(ops);
+    const std::uint64_t end = Clock::Now();
+    respawn_pending_ = respawn_at_ != nullptr;
+    consumed_ = respawn_pending_ ? respawn_at_ - ops.data() + 1 : ops.size();
+    if (respawn_pending_) ok = true;
+    result_.busy_ticks += end - start;
+    if (!resumed) result_.last_start_ticks = start;
+    result_.last_end_ticks = end;
+    return ok;
+  }
+
+  /// Called at every phase op with the phase index (memory sampling hook).
+  void (*on_phase)(void* context, std::uint32_t thread,
+                   std::uint8_t phase) = nullptr;
+  void* on_phase_context = nullptr;
+  std::uint32_t thread_index = 0;
+  bool respawn_pending() const { return respawn_pending_; }
+  std::size_t consumed() const { return consumed_; }
+  /// Set by any thread that failed, so peers stop waiting on its hand-offs.
+  const std::atomic<bool>* abort_flag = nullptr;
+  /// Timed pass: the cell-wide live figures this thread adds to after every
+  /// timed segment (exact global peaks; read by the RSS sampler).
+  SharedLive* shared_live = nullptr;
+
+ private:
+  // What an op's bookkeeping needs from before the call.
+  struct Before {
+    void* old_ptr;
+    std::uint64_t old_usable;
+  };
+
+  // The throughput pass. With content checks off it runs the lean loop: the
+  // allocator call, the slot store, the touch, counters kept in registers.
+  bool RunUntimed(std::span<const Op> ops) {
+    if (options_.check_contents) {
+      for (const Op& op : ops) {
+        Before before;
+        if (!BeforeOp(op, before) || !Execute(op)) return false;
+        AfterOp(op, before);
+      }
+      return true;
+    }
+    return RunLean(ops);
+  }
+
+  bool RunLean(std::span<const Op> ops) {
+    Slot* const slots = slots_.data();
+    std::uint64_t allocs = 0, frees = 0, reallocs = 0, in_place = 0, copied = 0;
+    std::uint8_t stamp = static_cast<std::uint8_t>(stamp_counter_);
+    bool ok = true;
+    for (const Op& op : ops) {
+      Slot& slot = slots[op.slot];
+      if (op.kind == OpKind::kAlloc) {
+        const std::size_t align =
+            op.align_log2 ? std::size_t{1} << op.align_log2 : 0;
+        void* p = alloc_.Allocate(op.arg, align);
+        if (p == nullptr) {
+          ok = Fail("allocation of ", op.arg);
+          break;
+        }
+        stamp += 2;  // odd stamps: a zeroed block never passes for written
+        slot.ptr = p;
+        slot.size_stamp = internal::PackSlot(op.arg, op.align_log2, stamp | 1);
+        if (op.touch != Touch::kNone)
+          internal::Touch(p, op.arg, op.touch, stamp | 1, result_);
+        ++allocs;
+      } else if (op.kind == OpKind::kFree) {
+        alloc_.Deallocate(slot.ptr, op.arg, internal::AlignOf(slot.size_stamp));
+        ++frees;
+      } else if (op.kind == OpKind::kRealloc) {
+        void* old = slot.ptr;
+        const std::uint64_t old_size = slot.size_stamp & kSizeMask;
+        void* p = alloc_.Reallocate(old, old_size, op.arg);
+        if (p == nullptr) {
+          ok = Fail("reallocation to ", op.arg);
+          break;
+        }
+        slot.ptr = p;
+        slot.size_stamp = op.arg | (slot.size_stamp & ~kSizeMask);
+        if (p == old) {
+          ++in_place;
+        } else {
+          copied += old_size < op.arg ? old_size : op.arg;
+        }
+        if (op.touch != Touch::kNone)
+          internal::Touch(p, op.arg, op.touch,
+                          internal::StampOf(slot.size_stamp), result_);
+        ++reallocs;
+      } else if (!Execute(op)) {
+        ok = false;
+        break;
+      }
+    }
+    stamp_counter_ = stamp;
+    result_.allocs += allocs;
+    result_.frees += frees;
+    result_.reallocs += reallocs;
+    result_.reallocs_in_place += in_place;
+    result_.realloc_bytes_copied += copied;
+    return ok;
+  }
+
+  // The latency pass: ops of one kind are timed in segments of up to `batch`
+  // consecutive ops; checks run before and touches after the clock reads.
+  bool RunTimed(std::span<const Op> ops) {
+    const std::size_t n = ops.size();
+    std::size_t i = 0;
+    while (i < n) {
+      const OpKind kind = ops[i].kind;
+      if (kind != OpKind::kAlloc && kind != OpKind::kFree &&
+          kind != OpKind::kRealloc) {
+        if (!Execute(ops[i])) return false;
+        ++i;
+        continue;
+      }
+      std::size_t end = i + 1;
+      while (end < n && end - i < options_.batch && ops[end].kind == kind)
+        ++end;
+      for (std::size_t j = i; j < end; ++j) {
+        if (!BeforeOp(ops[j], before_[j - i])) return false;
+      }
+      const std::uint64_t t0 = Clock::Now();
+      for (std::size_t j = i; j < end; ++j) {
+        if (!Execute(ops[j])) return false;
+      }
+      const std::uint64_t t1 = Clock::Now();
+      const std::uint64_t count = end - i;
+      const std::uint64_t raw = t1 - t0;
+      const std::uint64_t net =
+          raw > options_.overhead_ticks ? raw - options_.overhead_ticks : 0;
+      latency_->op[static_cast<int>(kind)].Record(net / count, count);
+      ++result_.timed_segments;
+      const std::uint64_t live0 = result_.live_bytes;
+      const std::uint64_t usable0 = result_.live_usable_bytes;
+      for (std::size_t j = i; j < end; ++j) {
+        const std::uint64_t live = result_.live_bytes;
+        AfterOp(ops[j], before_[j - i]);
+        CountTag(ops[j], static_cast<std::int64_t>(result_.live_bytes - live));
+      }
+      // A segment holds no hand-offs, so the change of this thread's own
+      // counters is exactly what the segment added to the cell's live bytes.
+      Publish(static_cast<std::int64_t>(result_.live_bytes - live0),
+              static_cast<std::int64_t>(result_.live_usable_bytes - usable0));
+      i = end;
+    }
+    return true;
+  }
+
+  // The allocator call and the slot store: the only work inside a timed
+  // segment.
+  bool Execute(const Op& op) {
+    Slot& slot = slots_[op.slot];
+    switch (op.kind) {
+      case OpKind::kAlloc: {
+        const std::size_t align =
+            op.align_log2 ? std::size_t{1} << op.align_log2 : 0;
+        void* p = alloc_.Allocate(op.arg, align);
+        if (p == nullptr) return Fail("allocation of ", op.arg);
+        slot.ptr = p;
+        return true;
+      }
+      case OpKind::kFree:
+        alloc_.Deallocate(slot.ptr, op.arg, internal::AlignOf(slot.size_stamp));
+        return true;
+      case OpKind::kRealloc: {
+        void* p =
+            alloc_.Reallocate(slot.ptr, slot.size_stamp & kSizeMask, op.arg);
+        if (p == nullptr) return Fail("reallocation to ", op.arg);
+        slot.ptr = p;
+        return true;
+      }
+      case OpKind::kSend: {
+        Mailbox& box = mailboxes_[op.arg & 0xffffffffu];
+        const std::uint64_t use = op.arg >> 32;
+        if (options_.timed) {  // the block now counts on the receiver's side
+          result_.live_bytes -= slot.size_stamp & kSizeMask;
+          result_.live_usable_bytes -= alloc_.UsableSize(slot.ptr);
+        }
+        while (box.turn.load(std::memory_order_acquire) != 2 * use) {
+          if (Aborted())
+            return Fail("stopped waiting to send; another thread failed", 0);
+          Pause();
+        }
+        box.ptr = slot.ptr;
+        box.size_stamp = slot.size_stamp;
+        box.turn.store(2 * use + 1, std::memory_order_release);
+        slot.ptr = nullptr;
+        ++result_.sends;
+        return true;
+      }
+      case OpKind::kReceive: {
+        Mailbox& box = mailboxes_[op.arg & 0xffffffffu];
+        const std::uint64_t use = op.arg >> 32;
+        while (box.turn.load(std::memory_order_acquire) != 2 * use + 1) {
+          if (Aborted())
+            return Fail("stopped waiting to receive; another thread failed", 0);
+          Pause();
+        }
+        slot.ptr = box.ptr;
+        slot.size_stamp = box.size_stamp;
+        box.turn.store(2 * use + 2, std::memory_order_release);
+        ++result_.receives;
+        if (options_.timed)
+          AddLive(slot.size_stamp & kSizeMask, alloc_.UsableSize(slot.ptr));
+        return true;
+      }
+      case OpKind::kPhase:
+        if (on_phase != nullptr)
+          on_phase(on_phase_context, thread_index, op.tag);
+        if (op.arg & kPhaseRespawn) {
+          respawn_at_ = &op;
+          return false;  // unwinds the run loop; Run() reports the respawn
+        }
+        return true;
+    }
+    return true;
+  }
+
+  // Outside the clock: remember the old block, verify what a free releases.
+  bool BeforeOp(const Op& op, Before& before) {
+    const Slot& slot = slots_[op.slot];
+    before.old_ptr = slot.ptr;
+    before.old_usable = 0;
+    if (op.kind == OpKind::kAlloc) return true;
+    if (options_.timed && op.kind != OpKind::kPhase && slot.ptr != nullptr)
+      before.old_usable = alloc_.UsableSize(slot.ptr);
+    if (options_.check_contents && op.kind == OpKind::kFree &&
+        !internal::Verify(slot.ptr, op.arg,
+                          internal::StampOf(slot.size_stamp))) {
+      ++result_.content_errors;
+      return Fail("block contents changed before the free of ", op.arg);
+    }
+    return true;
+  }
+
+  // Outside the clock: counts, live bytes, touches, content stamps.
+  void AfterOp(const Op& op, const Before& before) {
+    Slot& slot = slots_[op.slot];
+    switch (op.kind) {
+      case OpKind::kAlloc: {
+        ++result_.allocs;
+        const auto stamp = static_cast<std::uint8_t>(++stamp_counter_ | 1);
+        slot.size_stamp = internal::PackSlot(op.arg, op.align_log2, stamp);
+        if (options_.check_contents) std::memset(slot.ptr, stamp, op.arg);
+        internal::Touch(slot.ptr, op.arg, op.touch, stamp, result_);
+        if (options_.timed) AddLive(op.arg, alloc_.UsableSize(slot.ptr));
+        if (options_.locality) result_.locality.OnAlloc(slot.ptr, op.arg);
+        break;
+      }
+      case OpKind::kFree:
+        ++result_.frees;
+        if (options_.timed) {
+          result_.live_bytes -= op.arg;
+          result_.live_usable_bytes -= before.old_usable;
+        }
+        slot.ptr = nullptr;
+        break;
+      case OpKind::kRealloc: {
+        ++result_.reallocs;
+        const std::uint64_t old = slot.size_stamp & kSizeMask;
+        const std::uint8_t stamp = internal::StampOf(slot.size_stamp);
+        const std::uint64_t kept = old < op.arg ? old : op.arg;
+        if (slot.ptr != before.old_ptr) {
+          result_.realloc_bytes_copied += kept;
+        } else {
+          ++result_.reallocs_in_place;
+        }
+        if (options_.check_contents) {
+          if (!internal::Verify(slot.ptr, kept, stamp)) {
+            ++result_.content_errors;
+            Fail("block contents lost across a realloc to ", op.arg);
+          }
+          if (op.arg > old)
+            std::memset(static_cast<char*>(slot.ptr) + old, stamp,
+                        op.arg - old);
+        }
+        slot.size_stamp = op.arg | (slot.size_stamp & ~kSizeMask);
+        internal::Touch(slot.ptr, op.arg, op.touch, stamp, result_);
+        if (options_.timed) {
+          result_.live_bytes -= old;
+          result_.live_usable_bytes -= before.old_usable;
+          AddLive(op.arg, alloc_.UsableSize(slot.ptr));
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  // Outside the clock: the op's tag counts; the tag's shared live bytes are
+  // added per run of equal tags (usually once per segment).
+  void CountTag(const Op& op, std::int64_t bytes) {
+    PoolTagCounts& c = result_.tags[op.tag];
+    if (op.kind == OpKind::kAlloc) {
+      ++c.allocs;
+      ++c.live_blocks;
+    } else if (op.kind == OpKind::kFree) {
+      ++c.frees;
+      --c.live_blocks;
+    }
+    c.live_bytes += bytes;
+    if (op.tag != pending_tag_) {
+      FlushTag();
+      pending_tag_ = op.tag;
+    }
+    pending_tag_bytes_ += bytes;
+  }
+
+  void FlushTag() {
+    if (pending_tag_bytes_ != 0 && shared_live != nullptr)
+      shared_live->tags[pending_tag_].Add(pending_tag_bytes_);
+    pending_tag_bytes_ = 0;
+  }
+
+  void Publish(std::int64_t live, std::int64_t usable) {
+    FlushTag();
+    if (shared_live == nullptr) return;
+    if (live != 0) shared_live->live.Add(live);
+    if (usable != 0) shared_live->usable.Add(usable);
+  }
+
+  void AddLive(std::uint64_t bytes, std::uint64_t usable) {
+    result_.live_bytes += bytes;
+    result_.live_usable_bytes += usable;
+    if (result_.live_bytes > result_.peak_live_bytes)
+      result_.peak_live_bytes = result_.live_bytes;
+    if (result_.live_usable_bytes > result_.peak_usable_bytes)
+      result_.peak_usable_bytes = result_.live_usable_bytes;
+  }
+
+  bool Fail(const char* what, std::uint64_t size) {
+    if (!result_.failed) {
+      result_.failed = true;
+      std::snprintf(result_.error, sizeof(result_.error), "%s%llu bytes", what,
+                    static_cast<unsigned long long>(size));
+    }
+    return false;
+  }
+
+  // Spin briefly, then yield: with more replay threads than cores the
+  // partner of a hand-off may need this core to make progress.
+  void Pause() {
+    if (++spins_ % 1024 == 0) {
+      std::this_thread::yield();
+    } else {
+      __builtin_ia32_pause();
+    }
+  }
+  bool Aborted() const {
+    return abort_flag != nullptr && abort_flag->load(std::memory_order_relaxed);
+  }
+
+  A& alloc_;
+  std::span<Slot> slots_;
+  std::span<Mailbox> mailboxes_;
+  ReplayOptions options_;
+  ThreadResult& result_;
+  ThreadLatency* latency_;
+  std::uint64_t stamp_counter_ = 0;
+  std::uint64_t spins_ = 0;
+  const Op* respawn_at_ = nullptr;
+  bool respawn_pending_ = false;
+  std::size_t consumed_ = 0;
+  std::uint8_t pending_tag_ = 0;
+  std::int64_t pending_tag_bytes_ = 0;
+  Before before_[kMaxBatch];
+};
+
+}  // namespace allocmark

@@ -1,0 +1,479 @@
+// SQLite storage of runs. The schema is versioned with PRAGMA user_version and
+// tagged with PRAGMA application_id, so foreign files are never rewritten.
+#include "bench/report/history.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "bench/report/compare.h"
+
+namespace allocmark {
+
+using nlohmann::json;
+
+namespace {
+
+// Migration i takes a database from version i to i + 1. Never edit a
+// shipped step: add one.
+const char* const kMigrations[] = {
+    // v1: runs and the per-cell figures the trends need.
+    "CREATE TABLE runs ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  added_at TEXT NOT NULL, date TEXT, git_revision TEXT, host TEXT,"
+    "  cpu_model TEXT, kernel TEXT, profile TEXT, label TEXT, source TEXT,"
+    "  context TEXT NOT NULL);"
+    "CREATE TABLE cells ("
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    "  allocator TEXT NOT NULL, workload TEXT NOT NULL,"
+    "  threads INTEGER NOT NULL, repetition INTEGER, status TEXT NOT NULL,"
+    "  reason TEXT, stream_digest TEXT, ns_per_op REAL, mops_per_s REAL,"
+    "  alloc_p99_ns REAL, free_p99_ns REAL, peak_rss_bytes REAL);",
+    // v2: cache probes give instructions/op; trends filter by workload.
+    "ALTER TABLE cells ADD COLUMN instructions_per_op REAL;"
+    "CREATE INDEX cells_trend ON cells(workload, threads, allocator, run_id);",
+};
+static_assert(std::size(kMigrations) == kHistorySchemaVersion);
+
+struct MetricColumn {
+  const char* name;
+  const char* column;
+  const char* compare_key;  // CellMetric key, or nullptr
+};
+const MetricColumn kMetricColumns[] = {
+    {"ns_per_op", "ns_per_op", "ns_per_op"},
+    {"mops_per_s", "mops_per_s", nullptr},
+    {"alloc_p99", "alloc_p99_ns", "alloc_p99"},
+    {"free_p99", "free_p99_ns", "free_p99"},
+    {"peak_rss", "peak_rss_bytes", "peak_rss"},
+    {"instructions_per_op", "instructions_per_op", "instructions_per_op"},
+};
+
+class Statement {
+ public:
+  Statement(sqlite3* db, const std::string& sql, const std::string& path)
+      : path_(path) {
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK)
+      throw ResultsError(path + ": " + sqlite3_errmsg(db));
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  void Bind(int i, const std::string& s) {
+    sqlite3_bind_text(stmt_, i, s.c_str(), -1, SQLITE_TRANSIENT);
+  }
+  void Bind(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  void Bind(int i, double v) {
+    if (std::isnan(v))
+      sqlite3_bind_null(stmt_, i);
+    else
+      sqlite3_bind_double(stmt_, i, v);
+  }
+  /// true while a row is available.
+  bool Step() {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw ResultsError(path_ + ": " + sqlite3_errmsg(sqlite3_db_handle(stmt_)));
+  }
+  void Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  std::string Text(int i) const {
+    const unsigned char* t = sqlite3_column_text(stmt_, i);
+    return t ? reinterpret_cast<const char*>(t) : "";
+  }
+  std::int64_t Int(int i) const { return sqlite3_column_int64(stmt_, i); }
+  double Double(int i) const { return sqlite3_column_double(stmt_, i); }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+  std::string path_;
+};
+
+void Exec(sqlite3* db, const std::string& sql, const std::string& path) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    const std::string msg = err ? err : sqlite3_errmsg(db);
+    sqlite3_free(err);
+    throw ResultsError(path + ": " + msg);
+  }
+}
+
+std::int64_t PragmaInt(sqlite3* db, const char* pragma,
+                       const std::string& path) {
+  Statement s(db, std::string("PRAGMA ") + pragma, path);
+  return s.Step() ? s.Int(0) : 0;
+}
+
+std::string Str(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+std::string UtcNow() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// Reads the 16-byte SQLite header; a non-empty file without it is foreign.
+bool LooksLikeSqlite(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char header[16] = {};
+  in.read(header, sizeof(header));
+  return in.gcount() == 16 &&
+         std::string(header, 16) == std::string("SQLite format 3\0", 16);
+}
+
+}  // namespace
+
+const std::vector<std::string>& HistoryMetrics() {
+  static const std::vector<std::string> kNames = [] {
+    std::vector<std::string> v;
+    for (const MetricColumn& m : kMetricColumns) v.push_back(m.name);
+    return v;
+  }();
+  return kNames;
+}
+
+History History::Open(const std::string& path, bool write) {
+  struct stat st {};
+  const bool exists = stat(path.c_str(), &st) == 0;
+  if (!exists && !write)
+    throw ResultsError(path +
+                       ": no history database (store a run first: allocmark "
+                       "history add RESULTS.json --db " +
+                       path + ")");
+  if (exists && S_ISDIR(st.st_mode))
+    throw ResultsError(path + ": is a directory, not a history database");
+  if (exists && st.st_size > 0 && !LooksLikeSqlite(path))
+    throw ResultsError(path +
+                       ": not a SQLite database (no SQLite header); refusing "
+                       "to touch it: choose another file with --db");
+  sqlite3* db = nullptr;
+  const int flags =
+      write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
+  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+    const std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    throw ResultsError(path + ": cannot open: " + msg);
+  }
+  try {
+    sqlite3_busy_timeout(db, 10000);
+    // quick_check reads every page: a damaged file is reported, not used.
+    {
+      Statement check(db, "PRAGMA quick_check", path);
+      const std::string verdict = check.Step() ? check.Text(0) : "no answer";
+      if (verdict != "ok")
+        throw ResultsError(path + ": the database is corrupt (" + verdict +
+                           ")");
+    }
+    const std::int64_t app = PragmaInt(db, "application_id", path);
+    std::int64_t version = PragmaInt(db, "user_version", path);
+    std::int64_t tables = 0;
+    {
+      Statement s(db, "SELECT count(*) FROM sqlite_master", path);
+      if (s.Step()) tables = s.Int(0);
+    }
+    if (app == 0 && version == 0 && tables == 0) {
+      if (!write)
+        throw ResultsError(path + ": an empty database, not a history yet");
+    } else if (app != kHistoryApplicationId) {
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), "0x%08llx",
+                    static_cast<unsigned long long>(app));
+      throw ResultsError(path +
+                         ": a SQLite database but not an allocmark history "
+                         "(application_id " +
+                         buf + "); refusing to change it");
+    }
+    if (version > kHistorySchemaVersion)
+      throw ResultsError(path + ": history schema v" + std::to_string(version) +
+                         " is newer than this allocmark (v" +
+                         std::to_string(kHistorySchemaVersion) +
+                         "): use a newer allocmark");
+    if (write && version < kHistorySchemaVersion) {
+      Exec(db, "BEGIN IMMEDIATE", path);
+      try {
+        // Re-read inside the write lock: another writer may have migrated.
+        version = PragmaInt(db, "user_version", path);
+        for (; version < kHistorySchemaVersion; ++version)
+          Exec(db, kMigrations[version], path);
+        Exec(
+            db,
+            "PRAGMA application_id = " + std::to_string(kHistoryApplicationId) +
+                "; PRAGMA user_version = " + std::to_string(version),
+            path);
+        Exec(db, "COMMIT", path);
+      } catch (...) {
+        sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+      }
+    }
+    if (write) Exec(db, "PRAGMA foreign_keys = ON", path);
+    return History(db, path, static_cast<int>(version));
+  } catch (...) {
+    sqlite3_close(db);
+    throw;
+  }
+}
+
+History::History(History&& other) noexcept
+    : db_(other.db_), path_(std::move(other.path_)), version_(other.version_) {
+  other.db_ = nullptr;
+}
+
+History::~History() { sqlite3_close(db_); }
+
+std::int64_t History::AddRun(const json& results, const std::string& source,
+                             const std::string& label) {
+  CheckResultsDocument(results, source);
+  const json ctx = results.value("context", json::object());
+  const json run = results.value("run", json::object());
+  const std::string date = Str(ctx, "date"), host = Str(ctx, "host"),
+                    revision = Str(ctx, "git_revision"),
+                    profile = Str(run, "profile");
+  Exec(db_, "BEGIN IMMEDIATE", path_);
+  try {
+    {
+      Statement dup(db_,
+                    "SELECT id FROM runs WHERE date = ?1 AND host = ?2 AND "
+                    "git_revision = ?3 AND profile = ?4",
+                    path_);
+      dup.Bind(1, date);
+      dup.Bind(2, host);
+      dup.Bind(3, revision);
+      dup.Bind(4, profile);
+      if (dup.Step())
+        throw ResultsError(source + ": already stored as run " +
+                           std::to_string(dup.Int(0)) + " in " + path_ +
+                           " (same date, host, revision and profile)");
+    }
+    Statement ins(db_,
+                  "INSERT INTO runs (added_at, date, git_revision, host, "
+                  "cpu_model, kernel, profile, label, source, context) VALUES "
+                  "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                  path_);
+    ins.Bind(1, UtcNow());
+    ins.Bind(2, date);
+    ins.Bind(3, revision);
+    ins.Bind(4, host);
+    ins.Bind(5, Str(ctx, "cpu_model"));
+    ins.Bind(6, Str(ctx, "kernel"));
+    ins.Bind(7, profile);
+    ins.Bind(8, label);
+    ins.Bind(9, source);
+    ins.Bind(10, json{{"context", ctx}, {"run", run}}.dump());
+    ins.Step();
+    const std::int64_t id = sqlite3_last_insert_rowid(db_);
+    Statement cell(db_,
+                   "INSERT INTO cells (run_id, allocator, workload, threads, "
+                   "repetition, status, reason, stream_digest, ns_per_op, "
+                   "mops_per_s, alloc_p99_ns, free_p99_ns, peak_rss_bytes, "
+                   "instructions_per_op) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+                   "?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                   path_);
+    for (const json& c : results["cells"]) {
+      cell.Bind(1, id);
+      cell.Bind(2, c["allocator"].get<std::string>());
+      cell.Bind(3, c["workload"].get<std::string>());
+      cell.Bind(4, c["threads"].get<std::int64_t>());
+      cell.Bind(5, c.value("repetition", std::int64_t{0}));
+      cell.Bind(6, c["status"].get<std::string>());
+      cell.Bind(7, Str(c, "reason"));
+      cell.Bind(8, Str(c, "stream_digest"));
+      cell.Bind(9, CellMetric(c, "ns_per_op"));
+      auto mops = c.find("mops_per_s");
+      cell.Bind(
+          10, mops != c.end() && mops->is_number() ? mops->get<double>() : NAN);
+      cell.Bind(11, CellMetric(c, "alloc_p99"));
+      cell.Bind(12, CellMetric(c, "free_p99"));
+      cell.Bind(13, CellMetric(c, "peak_rss"));
+      cell.Bind(14, CellMetric(c, "instructions_per_op"));
+      cell.Step();
+      cell.Reset();
+    }
+    Exec(db_, "COMMIT", path_);
+    return id;
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
+std::vector<HistoryRun> History::Runs(int limit) const {
+  std::string sql =
+      "SELECT r.id, r.added_at, r.date, r.git_revision, r.host, r.profile, "
+      "r.label, r.source, "
+      "(SELECT count(*) FROM cells c WHERE c.run_id = r.id AND c.status = "
+      "'ok'), "
+      "(SELECT count(*) FROM cells c WHERE c.run_id = r.id AND c.status = "
+      "'failed'), "
+      "(SELECT count(*) FROM cells c WHERE c.run_id = r.id AND c.status = "
+      "'skipped') FROM runs r ORDER BY r.id";
+  if (limit > 0)
+    sql = "SELECT * FROM (" + sql + " DESC LIMIT " + std::to_string(limit) +
+          ") ORDER BY 1";
+  Statement s(db_, sql, path_);
+  std::vector<HistoryRun> runs;
+  while (s.Step()) {
+    HistoryRun r;
+    r.id = s.Int(0);
+    r.added_at = s.Text(1);
+    r.date = s.Text(2);
+    r.git_revision = s.Text(3);
+    r.host = s.Text(4);
+    r.profile = s.Text(5);
+    r.label = s.Text(6);
+    r.source = s.Text(7);
+    r.cells_ok = static_cast<int>(s.Int(8));
+    r.cells_failed = static_cast<int>(s.Int(9));
+    r.cells_skipped = static_cast<int>(s.Int(10));
+    runs.push_back(r);
+  }
+  return runs;
+}
+
+std::vector<TrendPoint> History::Trend(const std::string& metric,
+                                       const std::string& workload,
+                                       unsigned threads) const {
+  const MetricColumn* col = nullptr;
+  for (const MetricColumn& m : kMetricColumns)
+    if (metric == m.name || metric == m.column) col = &m;
+  if (!col) {
+    std::string names;
+    for (const std::string& n : HistoryMetrics())
+      names += (names.empty() ? "" : ", ") + n;
+    throw ResultsError("--metric: unknown metric '" + metric +
+                       "' (accepted: " + names + ")");
+  }
+  // v1 databases have no instructions column: the trend is simply empty.
+  if (version_ < 2 && std::string(col->column) == "instructions_per_op")
+    return {};
+  Statement s(db_,
+              std::string("SELECT r.id, r.date, r.git_revision, c.allocator, "
+                          "c.threads, c.") +
+                  col->column +
+                  " FROM cells c JOIN runs r ON r.id = c.run_id WHERE "
+                  "c.workload = ?1 AND c.status = 'ok' AND c." +
+                  col->column + " IS NOT NULL AND (?2 = 0 OR c.threads = ?2) " +
+                  "ORDER BY r.id, c.threads, c.allocator",
+              path_);
+  s.Bind(1, workload);
+  s.Bind(2, std::int64_t{threads});
+  using Key = std::tuple<std::int64_t, unsigned, std::string>;
+  std::map<Key, std::vector<double>> values;
+  std::map<std::int64_t, std::pair<std::string, std::string>> run_info;
+  while (s.Step()) {
+    const Key k{s.Int(0), static_cast<unsigned>(s.Int(4)), s.Text(3)};
+    values[k].push_back(s.Double(5));
+    run_info[s.Int(0)] = {s.Text(1), s.Text(2)};
+  }
+  std::vector<TrendPoint> points;
+  for (auto& [k, v] : values) {
+    std::sort(v.begin(), v.end());
+    TrendPoint p;
+    p.run_id = std::get<0>(k);
+    p.threads = std::get<1>(k);
+    p.allocator = std::get<2>(k);
+    p.date = run_info[p.run_id].first;
+    p.git_revision = run_info[p.run_id].second;
+    p.repetitions = static_cast<int>(v.size());
+    p.median = v.size() % 2 ? v[v.size() / 2]
+                            : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+    points.push_back(p);
+  }
+  return points;
+}
+
+namespace {
+
+std::string Table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> w;
+  for (const auto& r : rows) {
+    w.resize(std::max(w.size(), r.size()), 0);
+    for (std::size_t i = 0; i < r.size(); ++i)
+      w[i] = std::max(w[i], r[i].size());
+  }
+  std::string out;
+  for (const auto& r : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(w[i] - r[i].size() + 2, ' ');
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string FormatTrend(const std::vector<TrendPoint>& points,
+                        const std::string& metric,
+                        const std::string& workload) {
+  if (points.empty())
+    return "no ok cells of workload " + workload + " with " + metric +
+           " in the history\n";
+  std::map<unsigned, std::vector<const TrendPoint*>> by_threads;
+  for (const TrendPoint& p : points) by_threads[p.threads].push_back(&p);
+  std::ostringstream o;
+  for (const auto& [threads, pts] : by_threads) {
+    std::set<std::string> allocators;
+    std::map<std::int64_t, std::map<std::string, const TrendPoint*>> rows;
+    for (const TrendPoint* p : pts) {
+      allocators.insert(p->allocator);
+      rows[p->run_id][p->allocator] = p;
+    }
+    o << metric << " of " << workload << ", " << threads
+      << " thread(s): median over repetitions, one column per allocator\n";
+    std::vector<std::vector<std::string>> table;
+    std::vector<std::string> header = {"run", "date", "revision"};
+    header.insert(header.end(), allocators.begin(), allocators.end());
+    table.push_back(header);
+    for (const auto& [run, by_alloc] : rows) {
+      const TrendPoint* any = by_alloc.begin()->second;
+      std::vector<std::string> row = {std::to_string(run), any->date,
+                                      any->git_revision};
+      for (const std::string& a : allocators) {
+        auto it = by_alloc.find(a);
+        char buf[32] = "-";
+        if (it != by_alloc.end())
+          std::snprintf(buf, sizeof(buf), "%.4g", it->second->median);
+        row.push_back(buf);
+      }
+      table.push_back(row);
+    }
+    o << Table(table) << "\n";
+  }
+  return o.str();
+}
+
+std::string FormatRuns(const std::vector<HistoryRun>& runs) {
+  if (runs.empty()) return "no runs in the history\n";
+  std::vector<std::vector<std::string>> table = {
+      {"run", "date", "revision", "host", "profile", "ok", "failed", "skipped",
+       "label", "source"}};
+  for (const HistoryRun& r : runs)
+    table.push_back({std::to_string(r.id), r.date, r.git_revision, r.host,
+                     r.profile, std::to_string(r.cells_ok),
+                     std::to_string(r.cells_failed),
+                     std::to_string(r.cells_skipped), r.label, r.source});
+  return Table(table);
+}
+
+}  // namespace allocmark

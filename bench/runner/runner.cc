@@ -1,0 +1,355 @@
+// Runs cells, merges each cell's untimed (throughput) and timed (latency,
+// memory) worker records, and checks that every row did identical work.
+#include "bench/runner/runner.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+#include "bench/runner/worker_process.h"
+
+namespace allocmark {
+
+using nlohmann::json;
+
+namespace {
+
+inline constexpr int kSchemaVersion = 1;
+// Valgrind runs a worker 20-100 times slower; --timeout is for native runs.
+inline constexpr double kSimTimeoutFactor = 20;
+
+bool NeedsTwoThreads(const WorkloadSpec& spec) {
+  for (const PhaseSpec& p : spec.phases) {
+    if (p.cross_thread_share > 0) return true;
+  }
+  return false;
+}
+
+json BaseCell(const AdapterInfo& a, const WorkloadSpec& w,
+              std::uint32_t threads, std::uint32_t rep, const RunPlan& plan) {
+  return {{"allocator", a.name},
+          {"workload", w.name},
+          {"threads", threads},
+          {"repetition", rep},
+          {"scale", ScaleName(plan.scale)},
+          {"status", "skipped"},
+          {"reason", nullptr},
+          {"stream_digest", nullptr},
+          {"ops", nullptr},
+          {"wall_ns", nullptr},
+          {"ns_per_op", nullptr}};
+}
+
+std::vector<std::string> WorkerArgs(const AdapterInfo& a, const WorkloadSpec& w,
+                                    std::uint32_t threads, std::uint32_t rep,
+                                    const RunPlan& plan,
+                                    const ClockCalibration& clock, bool timed) {
+  std::vector<std::string> args = {a.worker,
+                                   "--workload",
+                                   w.path,
+                                   "--threads",
+                                   std::to_string(threads),
+                                   "--scale",
+                                   ScaleName(plan.scale),
+                                   "--timing",
+                                   timed ? "on" : "off",
+                                   "--repetition",
+                                   std::to_string(rep)};
+  if (plan.ops_per_thread)
+    args.insert(args.end(), {"--ops", std::to_string(*plan.ops_per_thread)});
+  if (plan.seed)
+    args.insert(args.end(), {"--seed", std::to_string(*plan.seed)});
+  args.insert(args.end(),
+              {"--batch", plan.batch ? std::to_string(plan.batch) : "auto"});
+  if (plan.check_contents) args.push_back("--check");
+  if (plan.pin) args.push_back("--pin");
+  if (timed)
+    args.insert(args.end(), {"--sample-ms", std::to_string(plan.sample_ms)});
+  // Counters ride on the throughput pass; sim mode adds its own pass.
+  args.insert(args.end(),
+              {"--cache", !timed && plan.cache == "hw" ? "hw" : "off"});
+  if (clock.source == ClockSource::kTsc) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.9f", clock.ticks_per_ns);
+    args.insert(args.end(), {"--ticks-per-ns", buf});
+  }
+  if (!a.preload.empty())
+    args.insert(args.end(), {"--expect-malloc-from", a.preload});
+  return args;
+}
+
+// One worker pass; returns its record, or a failed record with the reason.
+json RunPass(const std::vector<std::string>& args, const AdapterInfo& a,
+             double timeout_s) {
+  std::vector<std::string> env;
+  if (!a.preload.empty()) env.push_back("LD_PRELOAD=" + a.preload);
+  const WorkerExit exit = RunWorker(args, env, timeout_s);
+  if (!exit.timed_out && exit.signal == 0 &&
+      (exit.exit_code == 0 || exit.exit_code == 1)) {
+    try {
+      json record = json::parse(exit.out);
+      if (record.is_object()) {
+        record["process_s"] = exit.elapsed_s;  // sim mode's yardstick
+        return record;
+      }
+    } catch (const std::exception&) {
+    }
+  }
+  return {{"status", "failed"}, {"reason", exit.Describe(timeout_s)}};
+}
+
+// A worker that ran to the end but left undeclared blocks live.
+bool Leaked(const json& record) {
+  return record.contains("leak") && record["leak"].is_object() &&
+         record["leak"].contains("message") &&
+         record["leak"]["message"].is_string();
+}
+
+json MergeCell(json cell, const json& untimed, const json* timed) {
+  // A worker may find the cell outside its adapter's limits (a kernel
+  // backend's largest block): skipped with its reason, not failed.
+  if (untimed.value("status", "") == "skipped") {
+    cell["reason"] = untimed.value("reason", std::string("skipped by worker"));
+    return cell;
+  }
+  if (untimed.value("status", "failed") != "ok" && !Leaked(untimed)) {
+    cell["status"] = "failed";
+    cell["reason"] =
+        "throughput pass: " + untimed.value("reason", std::string("unknown"));
+    return cell;
+  }
+  for (const char* key :
+       {"allocator_version", "library", "identity", "seed", "ops_per_thread",
+        "stream_digest", "ops", "records", "counts", "complete", "wall_ns",
+        "ns_per_op", "mops_per_s", "per_thread", "generate_ns", "chunks"})
+    cell[key] = untimed[key];
+  if (untimed.contains("pinned_cpus"))
+    cell["pinned_cpus"] = untimed["pinned_cpus"];
+  // Kernel pools: where the numbers come from and whether they are emulated.
+  for (const char* key : {"virtualization", "kernel"}) {
+    if (untimed.contains(key)) cell[key] = untimed[key];
+  }
+  cell["status"] = untimed.value("complete", false) ? "ok" : "failed";
+  if (!untimed.value("complete", false))
+    cell["reason"] = "ops executed differ from the stream";
+  cell["leak"] = untimed.value("leak", json(nullptr));
+  if (Leaked(untimed)) {
+    cell["status"] = "failed";
+    cell["reason"] = cell["leak"]["message"];
+  }
+  json timing = {
+      {"mode", "untimed"},          {"batch", nullptr},
+      {"batch_auto", nullptr},      {"untimed_ns_per_op", untimed["ns_per_op"]},
+      {"timed_ns_per_op", nullptr}, {"timing_cost_pct", nullptr}};
+  cell["latency"] = nullptr;
+  cell["memory"] = untimed["memory"];
+  if (timed != nullptr) {
+    const json& t = *timed;
+    // A leak fails the cell but leaves its measurements worth reading.
+    const bool leaked = t.contains("leak") && t["leak"].is_object() &&
+                        t["leak"]["message"].is_string();
+    if (t.value("status", "failed") != "ok" && !leaked) {
+      cell["status"] = "failed";
+      cell["reason"] =
+          "latency pass: " + t.value("reason", std::string("unknown"));
+    } else if (t["stream_digest"] != untimed["stream_digest"]) {
+      cell["status"] = "failed";
+      cell["reason"] = "latency pass replayed a different stream";
+    } else {
+      timing["mode"] = t["timing"]["mode"];
+      timing["batch"] = t["timing"]["batch"];
+      timing["batch_auto"] = t["timing"]["batch_auto"];
+      timing["timed_ns_per_op"] = t["ns_per_op"];
+      const double u = untimed["ns_per_op"].get<double>();
+      const double v = t["ns_per_op"].get<double>();
+      timing["timing_cost_pct"] = u > 0 ? (v - u) / u * 100 : 0.0;
+      if (t.contains("kernel")) {
+        timing["emulated"] = t["timing"].value("emulated", false);
+        cell["kernel"]["latency_pass"] = t["kernel"];
+      }
+      cell["latency"] = t["latency"];
+      cell["latency_per_thread"] = json::array();
+      for (const json& pt : t["per_thread"])
+        cell["latency_per_thread"].push_back(pt["latency"]);
+      cell["memory"] = t["memory"];  // accounted: live and usable bytes
+      cell["tags"] = t.value("tags", json(nullptr));
+      cell["leak"] = t["leak"];
+      if (leaked) {
+        cell["status"] = "failed";
+        cell["reason"] = t["leak"]["message"];
+      }
+    }
+  }
+  cell["timing"] = timing;
+  return cell;
+}
+
+// Rows of the same workload, threads, scale and seed must have one digest.
+void CheckDigests(json& cells) {
+  std::map<std::string, std::map<std::string, int>> digests;
+  auto key = [](const json& c) {
+    return c["workload"].get<std::string>() + "/" +
+           std::to_string(c["threads"].get<int>()) + "/" +
+           c["scale"].get<std::string>() + "/" + c["seed"].dump() + "/" +
+           c["ops_per_thread"].dump();
+  };
+  for (const json& c : cells) {
+    if (c["status"] == "ok")
+      ++digests[key(c)][c["stream_digest"].get<std::string>()];
+  }
+  for (json& c : cells) {
+    if (c["status"] != "ok") continue;
+    const auto& seen = digests[key(c)];
+    if (seen.size() > 1) {
+      c["status"] = "failed";
+      c["reason"] =
+          "stream digest differs from other allocators' for the same workload";
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::uint32_t> ParseThreadList(const std::string& text) {
+  auto number = [&](const std::string& s) -> std::uint32_t {
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long v = std::strtoul(s.c_str(), &end, 10);
+    if (s.empty() || s[0] == '-' || *end != '\0' || errno != 0 || v == 0 ||
+        v > kMaxThreads)
+      throw SpecError("--threads: '" + s + "' is not a thread count in [1, " +
+                      std::to_string(kMaxThreads) +
+                      "] (use 1,2,4 or 1..16 or 1..16:1)");
+    return static_cast<std::uint32_t>(v);
+  };
+  std::vector<std::uint32_t> out;
+  for (const std::string& item : SplitList(text)) {
+    const std::size_t dots = item.find("..");
+    if (dots == std::string::npos) {
+      out.push_back(number(item));
+      continue;
+    }
+    const std::uint32_t lo = number(item.substr(0, dots));
+    std::string rest = item.substr(dots + 2);
+    std::uint32_t step = 0;  // 0: powers of two
+    if (const std::size_t colon = rest.find(':'); colon != std::string::npos) {
+      step = number(rest.substr(colon + 1));
+      rest = rest.substr(0, colon);
+    }
+    const std::uint32_t hi = number(rest);
+    if (lo > hi)
+      throw SpecError("--threads: range '" + item + "' runs backwards");
+    for (std::uint32_t t = lo; t <= hi; t = step ? t + step : t * 2)
+      out.push_back(t);
+  }
+  if (out.empty())
+    throw SpecError("--threads: empty list (use 1,2,4 or 1..16)");
+  return out;
+}
+
+RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
+                     const json& context) {
+  RunOutcome outcome;
+  json cells = json::array();
+  const std::size_t total = plan.repetitions * plan.workloads.size() *
+                            plan.threads.size() * plan.adapters.size();
+  std::size_t done = 0;
+  // Interleaved: repetition r of every cell before r + 1, so slow drift of
+  // the machine spreads over all allocators instead of favouring one.
+  for (std::uint32_t rep = 0; rep < plan.repetitions; ++rep) {
+    for (const WorkloadSpec& w : plan.workloads) {
+      for (std::uint32_t threads : plan.threads) {
+        for (const AdapterInfo& a : plan.adapters) {
+          ++done;
+          if (plan.progress) {
+            std::fprintf(stderr, "\r\033[K[%zu/%zu] rep %u %s %s x%u", done,
+                         total, rep + 1, a.name.c_str(), w.name.c_str(),
+                         threads);
+            std::fflush(stderr);
+          }
+          json cell = BaseCell(a, w, threads, rep, plan);
+          if (!a.available) {
+            cell["reason"] = a.reason;
+          } else if (threads == 1 && NeedsTwoThreads(w)) {
+            cell["reason"] = "cross-thread workload needs at least 2 threads";
+          } else {
+            const json untimed =
+                RunPass(WorkerArgs(a, w, threads, rep, plan, clock, false), a,
+                        plan.timeout_s);
+            json timed;
+            // A leak fails the cell, but the timed pass still runs: it
+            // names the tags the leaked blocks belong to.
+            if (plan.latency &&
+                (untimed.value("status", "") == "ok" || Leaked(untimed)))
+              timed = RunPass(WorkerArgs(a, w, threads, rep, plan, clock, true),
+                              a, plan.timeout_s);
+            cell = MergeCell(std::move(cell), untimed,
+                             timed.is_null() ? nullptr : &timed);
+            if (untimed.value("status", "") == "ok") {
+              json sim;
+              if (plan.cache == "sim") {
+                std::vector<std::string> args =
+                    WorkerArgs(a, w, threads, rep, plan, clock, false);
+                const auto flag =
+                    std::find(args.begin(), args.end(), "--cache");
+                flag[1] = "sim";
+                std::vector<std::string> env;
+                if (!a.preload.empty())
+                  env.push_back("LD_PRELOAD=" + a.preload);
+                sim = RunSimPass(args, env, plan.sim_geometry,
+                                 plan.timeout_s * kSimTimeoutFactor, untimed);
+                if (sim["status"] != "ok" && cell["status"] == "ok") {
+                  cell["status"] = "failed";
+                  cell["reason"] =
+                      "sim pass: " + sim["reason"].get<std::string>();
+                }
+              }
+              cell["cache"] = MergeCacheCell(plan.cache, untimed,
+                                             timed.is_null() ? nullptr : &timed,
+                                             sim.is_null() ? nullptr : &sim);
+            }
+          }
+          cells.push_back(std::move(cell));
+        }
+      }
+    }
+  }
+  if (plan.progress) std::fprintf(stderr, "\r\033[K");
+  CheckDigests(cells);
+  for (const json& c : cells) {
+    if (c["status"] == "ok") ++outcome.cells_ok;
+    if (c["status"] == "failed") ++outcome.cells_failed;
+    if (c["status"] == "skipped") ++outcome.cells_skipped;
+  }
+  json adapters = json::array();
+  for (const AdapterInfo& a : plan.adapters) {
+    adapters.push_back(
+        {{"name", a.name},
+         {"available", a.available},
+         {"reason", a.available ? json(nullptr) : json(a.reason)},
+         {"version", a.version},
+         {"library", a.library}});
+  }
+  json run = {
+      {"profile", plan.profile},
+      {"scale", ScaleName(plan.scale)},
+      {"repetitions", plan.repetitions},
+      {"timeout_s", plan.timeout_s},
+      {"latency_pass", plan.latency},
+      {"check_contents", plan.check_contents},
+      {"pin", plan.pin},
+      {"cache", plan.cache},
+      {"sim_geometry",
+       plan.cache == "sim" ? GeometryJson(plan.sim_geometry) : json(nullptr)},
+      {"batch", plan.batch ? json(plan.batch) : json("auto")}};
+  outcome.results = {{"schema_version", kSchemaVersion},
+                     {"context", context},
+                     {"run", run},
+                     {"adapters", adapters},
+                     {"cells", cells}};
+  return outcome;
+}
+
+}  // namespace allocmark

@@ -1,0 +1,53 @@
+// `allocmark run`: the matrix allocator x workload x threads x repetition,
+// one fresh worker process per cell and pass, repetitions interleaved.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bench/probes/clock.h"
+#include "bench/runner/cache_sim.h"
+#include "bench/runner/catalog.h"
+#include "bench/spec/workload_spec.h"
+
+namespace allocmark {
+
+struct RunPlan {
+  std::vector<AdapterInfo> adapters;
+  std::vector<WorkloadSpec> workloads;
+  std::vector<std::uint32_t> threads;
+  std::uint32_t repetitions = 1;
+  Scale scale = Scale::kQuick;
+  std::string profile = "quick";
+  std::optional<std::uint64_t> ops_per_thread;
+  std::optional<std::uint64_t> seed;
+  double timeout_s = 120;
+  bool latency = true;      ///< run the timed pass as well
+  std::uint32_t batch = 0;  ///< 0: auto
+  bool check_contents = false;
+  bool pin = false;  ///< workers pin replay thread t to CPU t % nproc
+  bool progress = false;
+  std::uint32_t sample_ms = 10;  ///< RSS sampler period (timed pass); 0: off
+  std::string cache = "hw";      ///< hw | sim | off (see README, Cache)
+  CacheGeometry sim_geometry;    ///< --cache sim: handed to valgrind
+};
+
+struct RunOutcome {
+  nlohmann::json results;  ///< the whole results document
+  int cells_failed = 0;
+  int cells_skipped = 0;
+  int cells_ok = 0;
+};
+
+RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
+                     const nlohmann::json& context);
+
+/// Parses "1,2,4", "1..16" (powers of two) or "1..16:1" (every count).
+/// Throws SpecError naming the input.
+std::vector<std::uint32_t> ParseThreadList(const std::string& text);
+
+}  // namespace allocmark

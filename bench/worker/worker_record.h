@@ -1,0 +1,43 @@
+// Turns a worker's measurement into its result record (one JSON object on
+// stdout); the runner merges records into cells of results/schema.json.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "allocators/allocator.h"
+#include "bench/probes/clock.h"
+#include "bench/probes/pool_tags.h"
+#include "bench/probes/process_memory.h"
+#include "bench/probes/rss_sampler.h"
+#include "bench/replay/cell_runner.h"
+#include "bench/worker/worker_options.h"
+
+namespace allocmark {
+
+struct WorkerContext {
+  std::string allocator;
+  std::string allocator_version;
+  IdentityReport identity;
+  const WorkloadSpec* spec = nullptr;
+  WorkerOptions options;
+  ClockCalibration clock;
+  std::uint32_t batch = 1;
+  ProcessMemory memory_before, memory_after_run, memory_after_purge;
+  std::uint64_t purge_ns = 0;
+  std::vector<AllocatorStat> stats;
+  bool has_stats = false, has_purge = false;
+  const SharedLive* shared_live = nullptr;  ///< timed pass
+  const RssSampler* sampler = nullptr;      ///< timed pass, --sample-ms > 0
+  std::uint64_t end_read_ns = 0, purge_read_ns = 0;  ///< MonotonicClock
+};
+
+nlohmann::json IdentityJson(const std::string& allocator,
+                            const std::string& version,
+                            const IdentityReport& id);
+nlohmann::json WorkerRecordJson(const WorkerContext& ctx,
+                                const CellMeasurement& m);
+std::string HexDigest(std::uint64_t digest);
+
+}  // namespace allocmark
