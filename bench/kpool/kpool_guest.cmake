@@ -13,27 +13,29 @@ function(allocmark_add_guest_executable target name sources libs)
   set_target_properties(${target} PROPERTIES OUTPUT_NAME ${name}
     RUNTIME_OUTPUT_DIRECTORY ${ALLOCMARK_GUEST_DIR})
   target_link_libraries(${target} PRIVATE ${libs} allocmark_warnings)
+  target_include_directories(${target} PRIVATE ${CMAKE_SOURCE_DIR})
   # -static: the initramfs holds no shared libraries. The linker's notes
   # about dlopen/getaddrinfo in static glibc concern calls these never make.
   target_link_options(${target} PRIVATE -static)
   add_dependencies(allocmark-guest ${target})
 endfunction()
 
-get_target_property(cli_sources allocmark SOURCES)
-get_target_property(cli_libs allocmark LINK_LIBRARIES)
-# The reporters link SQLite's shared library; the guest CLI takes their
-# archive as a file (no transitive .so) plus Debian's libsqlite3.a.
+# The CLI's libraries link SQLite's shared library; the guest takes each
+# layer's archive as a file (no transitive .so) plus Debian's libsqlite3.a.
 find_library(ALLOCMARK_SQLITE_STATIC NAMES libsqlite3.a)
 if(ALLOCMARK_SQLITE_STATIC)
-  list(TRANSFORM cli_libs REPLACE "^allocmark_report$"
-       "$<TARGET_FILE:allocmark_report>;$<TARGET_FILE:allocmark_results>")
-  list(APPEND cli_libs nlohmann_json::nlohmann_json ${ALLOCMARK_SQLITE_STATIC} m)
+  set(cli_libs)
+  foreach(layer cli kpool_vm runner report results probes stream spec adapters)
+    list(APPEND cli_libs $<TARGET_FILE:allocmark_${layer}>)
+  endforeach()
+  list(APPEND cli_libs nlohmann_json::nlohmann_json CLI11::CLI11
+    ${ALLOCMARK_SQLITE_STATIC} ${CMAKE_DL_LIBS} Threads::Threads m)
+  allocmark_add_guest_executable(allocmark-guest-cli allocmark
+    ${CMAKE_SOURCE_DIR}/bench/cli/cli_main.cc "${cli_libs}")
+  add_dependencies(allocmark-guest-cli allocmark_cli allocmark_kpool_vm
+    allocmark_runner allocmark_report allocmark_results allocmark_probes
+    allocmark_stream allocmark_spec allocmark_adapters)
 endif()
-allocmark_add_guest_executable(allocmark-guest-cli allocmark
-  "${cli_sources}" "${cli_libs}")
-add_dependencies(allocmark-guest-cli allocmark_report allocmark_results)
-target_compile_definitions(allocmark-guest-cli PRIVATE
-  ALLOCMARK_REPORT_SCRIPT="${CMAKE_SOURCE_DIR}/scripts/report.py")
 
 get_property(adapters GLOBAL PROPERTY ALLOCMARK_ADAPTERS)
 foreach(name ${adapters})
