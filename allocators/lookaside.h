@@ -401,6 +401,12 @@ class BasicLookasideAllocator {
   void* AllocateBypass(std::size_t size, std::size_t alignment) {
     bypass_[internal::ThreadStripe()].allocations.fetch_add(
         1, std::memory_order_relaxed);
+    // Freed with its alignment, an over-aligned block goes back to glibc.
+    // Rounded up to its class anyway, so that a free that breaks the
+    // contract by leaving the alignment out files a block that is big
+    // enough for the class it lands in, not one that a later request of
+    // that class would overrun.
+    if (size <= kMaxClassSize) size = ClassSize(ClassOf(size));
     return internal::BackingAllocate(size, alignment);
   }
 

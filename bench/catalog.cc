@@ -44,7 +44,10 @@ constexpr Known kAdapters[] = {
     {"tbb-proxy", "oneTBB libtbbmalloc_proxy as the process malloc"},
     {"tcmalloc", "gperftools tcmalloc_minimal: tc_malloc/tc_free_sized"},
     {"lookaside",
-     "allocmark lookaside lists over glibc (Windows-kernel style)"},
+     "allocmark lookaside lists over glibc (Windows-kernel style), "
+     "per-thread lists in front of the shared ones"},
+    {"lookaside-shared",
+     "allocmark lookaside lists over glibc, shared lists only"},
     {"null", "bump allocator that never frees: the harness's own cost"},
 };
 
