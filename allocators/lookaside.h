@@ -59,10 +59,17 @@ struct LookasideAdapterOptions {
   /// Period of the depth scan over every class, on a thread the adapter
   /// owns; the kernel's is one second. 0: no thread, call Scan() by hand.
   std::uint32_t scan_period_ms = 1000;
-  /// Depth of each thread's list per class (at most kFrontCapacity); a free
-  /// that finds it full moves the older half to the shared list at once, and
-  /// an empty list refills with up to half of it in one go.
-  std::uint32_t front_depth = 32;
+  /// Depth of each thread's list per class: where it starts and its bounds
+  /// (at most internal::kFrontCapacity). A free that finds the list at its
+  /// depth moves the older half to the shared list at once, and an empty
+  /// list refills with up to half its depth in one go. Each thread adapts
+  /// its own depths with LookasideTuning::NextDepth every
+  /// front_adjust_interval allocations of a class, checked on its misses
+  /// only (the fast paths stay two loads and a store); 0 keeps them fixed.
+  std::uint32_t front_initial_depth = 32;
+  std::uint32_t front_min_depth = 8;
+  std::uint32_t front_max_depth = 256;
+  std::uint32_t front_adjust_interval = 1024;
 };
 
 /// The Windows-kernel-style lookaside allocator: requests up to 4 KiB with
@@ -75,7 +82,7 @@ struct LookasideAdapterOptions {
 ///
 /// With LookasideFront::kPerThread, as ExAllocateFromPPLookasideList does with
 /// a processor's list: an allocation pops the thread's list, then refills it
-/// from the shared list (up to front_depth / 2 blocks, one CAS per stack),
+/// from the shared list (up to half its depth, one CAS per stack),
 /// then takes one block from glibc; a free pushes onto the thread's list
 /// below its depth, else moves the older half to the shared list (one CAS
 /// per stack; what does not fit under the shared depth goes to glibc).
@@ -98,8 +105,13 @@ class BasicLookasideAllocator {
   }
 
   explicit BasicLookasideAllocator(LookasideAdapterOptions options = {})
-      : front_depth_(std::clamp<std::uint32_t>(options.front_depth, 2,
-                                               internal::kFrontCapacity)) {
+      : front_max_depth_(std::clamp<std::uint32_t>(options.front_max_depth, 2,
+                                                   internal::kFrontCapacity)),
+        front_min_depth_(std::clamp<std::uint32_t>(options.front_min_depth, 2,
+                                                   front_max_depth_)),
+        front_initial_depth_(std::clamp(options.front_initial_depth,
+                                        front_min_depth_, front_max_depth_)),
+        front_adjust_interval_(options.front_adjust_interval) {
     for (std::size_t c = 0; c < kNumClasses; ++c) {
       options.shared.block_size = ClassSize(c);
       options.shared.alignment = kClassAlignment;
@@ -165,7 +177,7 @@ class BasicLookasideAllocator {
           auto& k = lists->classes[c];
           internal::Bump(k.counters.total_frees);
           const std::uint32_t n = k.count.load(std::memory_order_relaxed);
-          if (n < front_depth_) [[likely]] {
+          if (n < k.depth.load(std::memory_order_relaxed)) [[likely]] {
             internal::Poison(ptr, ClassSize(c));
             k.blocks[n] = ptr;
             k.count.store(n + 1, std::memory_order_relaxed);
@@ -252,7 +264,7 @@ class BasicLookasideAllocator {
     std::uint64_t total_frees = 0, free_misses = 0;
     std::uint64_t p_allocate_misses = 0, p_free_misses = 0;
     std::uint64_t cached = 0, p_cached = 0, released = 0, scans = 0;
-    std::uint32_t depth = 0, maximum_depth = 0;
+    std::uint64_t depth = 0, maximum_depth = 0, p_depth = 0;
   };
 
   ClassFigures Figures(std::size_t c) const {
@@ -273,6 +285,7 @@ class BasicLookasideAllocator {
       for (const internal::ThreadLists* lists : threads_) {
         lists->classes[c].counters.AddTo(sum);
         f.p_cached += lists->classes[c].count.load(std::memory_order_relaxed);
+        f.p_depth += lists->classes[c].depth.load(std::memory_order_relaxed);
       }
       f.total_allocates = sum.total_allocates.load(std::memory_order_relaxed);
       f.total_frees = sum.total_frees.load(std::memory_order_relaxed);
@@ -305,6 +318,7 @@ class BasicLookasideAllocator {
       sum.released += f.released;
       sum.scans = std::max(sum.scans, f.scans);
       sum.depth += f.depth;
+      sum.p_depth += f.p_depth;
       sum.maximum_depth += f.maximum_depth;
       cached_bytes += (f.cached + f.p_cached) * ClassSize(c);
       const std::string prefix = "class_" + std::to_string(ClassSize(c)) + ".";
@@ -368,8 +382,8 @@ class BasicLookasideAllocator {
 
   /// The shared list behind a class, for tests and reports.
   LookasideList& list(std::size_t class_index) { return *lists_[class_index]; }
-  /// Depth of every thread's list (per-thread variant).
-  std::uint32_t front_depth() const { return front_depth_; }
+  /// Depth a thread's list starts with (per-thread variant).
+  std::uint32_t front_initial_depth() const { return front_initial_depth_; }
 
  private:
   struct alignas(internal::kCacheLine) BypassStripe {
@@ -392,9 +406,7 @@ class BasicLookasideAllocator {
       out.push_back({prefix + "PAllocateMisses", double(f.p_allocate_misses)});
       out.push_back({prefix + "PFreeMisses", double(f.p_free_misses)});
       out.push_back({prefix + "PCachedBlocks", double(f.p_cached)});
-      out.push_back({prefix + "PDepth",
-                     double(totals ? std::uint64_t{front_depth_} * kNumClasses
-                                   : front_depth_)});
+      out.push_back({prefix + "PDepth", double(f.p_depth)});
     }
   }
 
@@ -448,6 +460,9 @@ class BasicLookasideAllocator {
     internal::ThreadLists* lists = internal::FrontHolder::ForThisThread().Find(
         this, [this](internal::ThreadLists* fresh) {
           fresh->retire = &RetireThread;
+          for (auto& k : fresh->classes) {
+            k.depth.store(front_initial_depth_, std::memory_order_relaxed);
+          }
           threads_.push_back(fresh);
         });
     internal::tls_front_slot = internal::FrontSlot{id_, lists};
@@ -457,8 +472,9 @@ class BasicLookasideAllocator {
   [[gnu::noinline]] void* Refill(internal::ThreadLists::Class& k,
                                  std::size_t c) {
     internal::Bump(k.counters.allocate_misses);
-    const std::uint32_t got =
-        lists_[c]->AllocateBatch(k.blocks, std::max(front_depth_ / 2, 1u));
+    AdjustFront(k);
+    const std::uint32_t got = lists_[c]->AllocateBatch(
+        k.blocks, std::max(k.depth.load(std::memory_order_relaxed) / 2, 1u));
     if (got == 0) return nullptr;
     for (std::uint32_t i = 0; i + 1 < got; ++i) {
       internal::Poison(k.blocks[i], ClassSize(c));
@@ -472,8 +488,9 @@ class BasicLookasideAllocator {
   [[gnu::noinline]] void Spill(internal::ThreadLists::Class& k, std::size_t c,
                                void* ptr) {
     internal::Bump(k.counters.free_misses);
+    AdjustFront(k);
     const std::uint32_t n = k.count.load(std::memory_order_relaxed);
-    const std::uint32_t keep = front_depth_ / 2;
+    const std::uint32_t keep = k.depth.load(std::memory_order_relaxed) / 2;
     const std::uint32_t moved = n > keep ? n - keep : 0;
     for (std::uint32_t i = 0; i < moved; ++i) {
       internal::Unpoison(k.blocks[i], ClassSize(c));
@@ -483,6 +500,28 @@ class BasicLookasideAllocator {
     internal::Poison(ptr, ClassSize(c));
     k.blocks[n - moved] = ptr;
     k.count.store(n - moved + 1, std::memory_order_relaxed);
+  }
+
+  // The kernel's rule on one thread's list, by its owner, once a window of
+  // front_adjust_interval allocations has passed. Only misses call it: a
+  // list that never misses is deep enough, and one that stops being used
+  // goes back to the shared lists when its thread exits.
+  void AdjustFront(internal::ThreadLists::Class& k) {
+    const std::uint64_t allocates =
+        k.counters.total_allocates.load(std::memory_order_relaxed);
+    if (front_adjust_interval_ == 0 ||
+        allocates - k.window_allocates < front_adjust_interval_) {
+      return;
+    }
+    const std::uint64_t misses =
+        k.counters.allocate_misses.load(std::memory_order_relaxed);
+    k.depth.store(LookasideTuning::NextDepth(
+                      k.depth.load(std::memory_order_relaxed), front_min_depth_,
+                      front_max_depth_, allocates - k.window_allocates,
+                      misses - k.window_misses),
+                  std::memory_order_relaxed);
+    k.window_allocates = allocates;
+    k.window_misses = misses;
   }
 
   // Every block of a thread's lists into the shared lists (glibc for what
@@ -518,7 +557,10 @@ class BasicLookasideAllocator {
     counter.fetch_add(1, std::memory_order_relaxed);
   }
 
-  const std::uint32_t front_depth_;
+  const std::uint32_t front_max_depth_;
+  const std::uint32_t front_min_depth_;
+  const std::uint32_t front_initial_depth_;
+  const std::uint32_t front_adjust_interval_;
   const std::uint64_t id_ = internal::NextFrontAdapterId();
   std::array<std::optional<LookasideList>, kNumClasses> lists_;
   BypassStripe bypass_[internal::kCounterStripes];

@@ -34,8 +34,8 @@
 
 namespace allocmark::internal {
 
-/// Slots per class in a thread's list; the depth is at most this.
-inline constexpr std::uint32_t kFrontCapacity = 64;
+/// Slots per class in a thread's list: its maximum depth, the kernel's 256.
+inline constexpr std::uint32_t kFrontCapacity = 256;
 
 /// A counter with one writer (the owning thread) and any number of readers:
 /// a relaxed load and store, no locked instruction on the hot path.
@@ -66,9 +66,14 @@ struct FrontCounters {
 /// only with each other, and a whole ThreadLists with no other object.
 struct alignas(kCacheLine) ThreadLists {
   struct alignas(kCacheLine) Class {
-    /// Blocks cached; written by the owner only, read by Stats().
+    /// Blocks cached and the list's depth; written by the owner only, read
+    /// by Stats().
     std::atomic<std::uint32_t> count{0};
+    std::atomic<std::uint32_t> depth{0};
     FrontCounters counters;
+    // The owner's depth window (see the adapter's AdjustFront).
+    std::uint64_t window_allocates = 0;
+    std::uint64_t window_misses = 0;
     void* blocks[kFrontCapacity];  // [0, count): oldest first
   };
   Class classes[kLookasideNumClasses];

@@ -321,7 +321,10 @@ class LookasideList {
     std::uint32_t first, last;
     const std::uint32_t got = PopChain(hot_.cached, n, first, last);
     if (got == 0) {
-      stripe.misses.fetch_add(1, std::memory_order_relaxed);
+      const std::uint64_t in_stripe =
+          stripe.misses.fetch_add(1, std::memory_order_relaxed) + 1 +
+          stripe.hits.load(std::memory_order_relaxed);
+      MaybeAdjust(in_stripe, 1);
       out[0] = internal::BackingAllocate(block_size_, alignment_);
       return out[0] != nullptr ? 1 : 0;
     }
@@ -332,7 +335,10 @@ class LookasideList {
       slot = slots_[slot].next.load(std::memory_order_relaxed);
     }
     PushChain(hot_.spare, first, last, got);
-    stripe.hits.fetch_add(got, std::memory_order_relaxed);
+    const std::uint64_t in_stripe =
+        stripe.hits.fetch_add(got, std::memory_order_relaxed) + got +
+        stripe.misses.load(std::memory_order_relaxed);
+    MaybeAdjust(in_stripe, got);
     return got;
   }
 
@@ -451,6 +457,14 @@ class LookasideList {
     std::atomic<std::uint64_t> frees_to_list{0};
     std::atomic<std::uint64_t> frees_to_backing{0};
   };
+
+  // The allocation rule, for a stripe whose count just grew by `added` to
+  // `in_stripe`: adjusts when that crossed a multiple of the interval.
+  void MaybeAdjust(std::uint64_t in_stripe, std::uint64_t added) {
+    if (adjust_enabled_ && (in_stripe & adjust_mask_) < added) {
+      Adjust(/*whole_window_only=*/true);
+    }
+  }
 
   void Adjust(bool whole_window_only) {
     if (adjusting_.exchange(true, std::memory_order_acquire)) return;

@@ -885,7 +885,7 @@ TYPED_TEST(LookasideAdapterTest, IdentityIsGlibcUnlessInterposed) {
 
 TEST(LookasideFrontTest, FreesStayOnTheThreadUpToItsDepth) {
   LookasideAllocator a(NoScanner());
-  const std::uint32_t depth = a.front_depth();
+  const std::uint32_t depth = a.front_initial_depth();
   std::vector<void*> blocks;
   for (std::uint32_t i = 0; i < depth; ++i) blocks.push_back(a.Allocate(64, 0));
   for (void* p : blocks) a.Deallocate(p, 64);
