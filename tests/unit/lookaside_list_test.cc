@@ -921,6 +921,39 @@ TEST(LookasideFrontTest, FreesStayOnTheThreadUpToItsDepth) {
   ExpectAdapterConserves(a);
 }
 
+// A thread whose list keeps missing deepens it by the kernel's rule, up to
+// the bound and no further; the shared list is untouched by it.
+TEST(LookasideFrontTest, ThreadListDepthGrowsWithinItsBounds) {
+  LookasideAdapterOptions o = NoScanner();
+  o.front_min_depth = 8;
+  o.front_initial_depth = 8;
+  o.front_max_depth = 40;
+  o.front_adjust_interval = 64;
+  LookasideAllocator a(o);
+  std::vector<void*> held;
+  EXPECT_EQ(Stat(a, "class_32.PDepth"), 0.0) << "no thread has lists yet";
+  held.push_back(a.Allocate(32, 0));
+  double last = Stat(a, "class_32.PDepth");
+  ASSERT_EQ(last, 8.0);
+  // Allocating without freeing: every allocation misses the thread list.
+  for (int window = 0; window < 6; ++window) {
+    for (int i = 0; i < 64; ++i) held.push_back(a.Allocate(32, 0));
+    const double depth = Stat(a, "class_32.PDepth");
+    EXPECT_GE(depth, last);
+    EXPECT_LE(depth, 40.0);
+    last = depth;
+  }
+  EXPECT_EQ(last, 40.0);
+  for (void* p : held) a.Deallocate(p, 32);
+  // 40 frees fill the list; each later free that finds it full moves the
+  // older 20 on and keeps its own block (21), 19 more fill it again:
+  // 385 = 40 + 17 * 20 + 5 leaves 21 + 4.
+  EXPECT_EQ(Stat(a, "class_32.PCachedBlocks"), 25.0);
+  EXPECT_EQ(Stat(a, "class_32.PFreeMisses"), 18.0);
+  EXPECT_EQ(Stat(a, "class_32.Depth"), 4.0);
+  ExpectAdapterConserves(a);
+}
+
 TEST(LookasideFrontTest, EmptyThreadListRefillsInOneBatch) {
   LookasideAllocator a(NoScanner());
   // Fill the shared list from a thread that exits (its list is flushed).
