@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -56,6 +57,15 @@
 //    fewer than depth blocks are cached" is one atomic decision, with no
 //    separate shared counter to keep in sync.
 //
+// Batches. A per-thread front (allocators/lookaside_front.h) moves blocks to
+// and from the list in batches: AllocateBatch pops k cached slots with one CAS
+// (walking k - 1 links, all list-owned, the same argument as a single pop: if
+// the CAS succeeds no push or pop happened since the head was read, so the
+// walked chain was the stack's), then gives the k slots back to the spare
+// stack with one CAS. FreeBatch takes k spare slots with one CAS and pushes
+// as many as fit under the depth with one CAS. Two CASes per batch instead of
+// two per block.
+//
 // Counters. hits/misses/frees go to one of kCounterStripes cache-line-sized
 // stripes picked per thread, with relaxed fetch_add: exact totals, and threads
 // on different stripes never share a line. A single shared counter would put
@@ -86,14 +96,17 @@ struct LookasideOptions {
   std::uint32_t adjust_interval = 1024;
 };
 
-/// Snapshot of a list's counters; exact once the list is quiescent.
+/// Snapshot of a list's counters, in blocks; exact once the list is
+/// quiescent, when cached == frees_to_list - hits - released.
 struct LookasideCounters {
   std::uint64_t hits = 0;              ///< allocations served from the list
   std::uint64_t misses = 0;            ///< allocations that went to backing
   std::uint64_t frees_to_list = 0;     ///< frees kept in the list
   std::uint64_t frees_to_backing = 0;  ///< frees passed on (list full)
-  std::uint32_t depth = 0;             ///< current maximum of cached blocks
-  std::uint32_t cached = 0;            ///< blocks in the list right now
+  std::uint64_t released = 0;  ///< cached blocks freed by Flush() and Scan()
+  std::uint64_t scans = 0;     ///< Scan() calls that adjusted the depth
+  std::uint32_t depth = 0;     ///< current maximum of cached blocks
+  std::uint32_t cached = 0;    ///< blocks in the list right now
 };
 
 /// Depth adaptation, run every `adjust_interval` allocations (the kernel runs
@@ -132,6 +145,22 @@ struct LookasideTuning {
     }
     return static_cast<std::uint32_t>(
         std::clamp<std::uint64_t>(next, min_depth, max_depth));
+  }
+
+  /// The periodic scan's rule (LookasideList::Scan, once per time window):
+  /// as NextDepth, except that a window without a single allocation halves
+  /// the depth. NextDepth leaves an idle list alone because it only ever
+  /// runs from an allocation; the scan is what reaches idle lists, and the
+  /// kernel lowers an idle list's depth on every scan too.
+  static constexpr std::uint32_t ScanDepth(std::uint32_t depth,
+                                           std::uint32_t min_depth,
+                                           std::uint32_t max_depth,
+                                           std::uint64_t allocations,
+                                           std::uint64_t misses) {
+    if (allocations == 0) {
+      return std::clamp<std::uint32_t>(depth / 2, min_depth, max_depth);
+    }
+    return NextDepth(depth, min_depth, max_depth, allocations, misses);
   }
 };
 
@@ -190,10 +219,17 @@ inline void Unpoison(void* block, std::size_t size) {
 #endif
 }
 
-/// Backing allocator calls for one block shape.
+/// Backing allocator calls for one block shape; nullptr when the request
+/// cannot be met, including sizes whose round-up would wrap around.
 inline void* BackingAllocate(std::size_t size, std::size_t alignment) {
   if (alignment <= alignof(std::max_align_t)) return std::malloc(size);
-  // aligned_alloc wants a multiple of the alignment.
+  // aligned_alloc wants a power-of-two alignment and a size that is a
+  // multiple of it; the round-up wraps for sizes within `alignment` of
+  // SIZE_MAX, and a wrapped size would hand out a tiny block.
+  if (!std::has_single_bit(alignment) || size > SIZE_MAX - (alignment - 1)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
   return std::aligned_alloc(alignment,
                             (size + alignment - 1) & ~(alignment - 1));
 }
@@ -276,19 +312,90 @@ class LookasideList {
     }
   }
 
-  /// Returns every cached block to the backing allocator; returns how many.
-  /// Concurrent callers are fine: this is just pops that are not counted.
-  std::size_t Flush() {
-    std::size_t flushed = 0;
-    for (std::uint32_t slot;
-         (slot = Pop(hot_.cached)) != internal::PackedHead::kNil;) {
-      void* block = slots_[slot].block;
-      Push(hot_.spare, slot, UINT32_MAX);
-      internal::Unpoison(block, block_size_);
-      std::free(block);
-      ++flushed;
+  /// Up to `n` blocks into `out`, all from the list with
+  /// one CAS on each stack when any are cached (n hits); otherwise one block
+  /// from the backing allocator (one miss). Returns how many were written: 0
+  /// only when the backing allocator fails.
+  std::uint32_t AllocateBatch(void** out, std::uint32_t n) {
+    Stripe& stripe = stripes_[internal::ThreadStripe()];
+    std::uint32_t first, last;
+    const std::uint32_t got = PopChain(hot_.cached, n, first, last);
+    if (got == 0) {
+      const std::uint64_t in_stripe =
+          stripe.misses.fetch_add(1, std::memory_order_relaxed) + 1 +
+          stripe.hits.load(std::memory_order_relaxed);
+      MaybeAdjust(in_stripe, 1);
+      out[0] = internal::BackingAllocate(block_size_, alignment_);
+      return out[0] != nullptr ? 1 : 0;
     }
-    return flushed;
+    // The chain is ours now; its links are the ones it had on the stack.
+    for (std::uint32_t i = 0, slot = first; i < got; ++i) {
+      out[i] = slots_[slot].block;
+      internal::Unpoison(out[i], block_size_);
+      slot = slots_[slot].next.load(std::memory_order_relaxed);
+    }
+    PushChain(hot_.spare, first, last, got);
+    const std::uint64_t in_stripe =
+        stripe.hits.fetch_add(got, std::memory_order_relaxed) + got +
+        stripe.misses.load(std::memory_order_relaxed);
+    MaybeAdjust(in_stripe, got);
+    return got;
+  }
+
+  /// Takes back `n` blocks: as many as fit under the depth
+  /// are cached with one CAS on each stack, the rest go to the backing
+  /// allocator. Returns how many were cached.
+  std::uint32_t FreeBatch(void* const* blocks, std::uint32_t n) {
+    Stripe& stripe = stripes_[internal::ThreadStripe()];
+    std::uint32_t kept = 0;
+    const std::uint32_t depth = hot_.depth.load(std::memory_order_relaxed);
+    std::uint32_t first, last;
+    const std::uint32_t room = cached() < depth ? depth - cached() : 0;
+    const std::uint32_t taken =
+        room == 0 ? 0 : PopChain(hot_.spare, std::min(n, room), first, last);
+    if (taken > 0) {
+      std::uint32_t slot = first;
+      for (std::uint32_t i = 0; i < taken; ++i) {
+        slots_[slot].block = blocks[i];
+        internal::Poison(blocks[i], block_size_);  // before publishing
+        slot = slots_[slot].next.load(std::memory_order_relaxed);
+      }
+      kept = PushChainUpTo(hot_.cached, first, taken, depth);
+      // Slots that did not fit (others filled the list meanwhile) go back.
+      for (std::uint32_t i = kept; i < taken; ++i) {
+        internal::Unpoison(blocks[i], block_size_);
+      }
+    }
+    for (std::uint32_t i = kept; i < n; ++i) std::free(blocks[i]);
+    stripe.frees_to_list.fetch_add(kept, std::memory_order_relaxed);
+    stripe.frees_to_backing.fetch_add(n - kept, std::memory_order_relaxed);
+    return kept;
+  }
+
+  /// Returns every cached block to the backing allocator; returns how many.
+  /// Concurrent callers are fine: this is just pops, counted as released.
+  std::size_t Flush() { return Release(0); }
+
+  /// The periodic depth scan, after the kernel's ExAdjustLookasideDepth:
+  /// applies LookasideTuning::ScanDepth to the allocations since the last
+  /// scan (so an idle list shrinks too), then frees the cached blocks above
+  /// the new depth. Meant for a caller off the allocation path (the
+  /// adapters' scanner thread); if another thread is adjusting, does nothing.
+  /// Returns the blocks freed.
+  std::size_t Scan() {
+    if (adjusting_.exchange(true, std::memory_order_acquire)) return 0;
+    const LookasideCounters now = Counters();
+    const std::uint64_t allocations =
+        now.hits + now.misses - (window_start_hits_ + window_start_misses_);
+    const std::uint32_t depth = LookasideTuning::ScanDepth(
+        now.depth, min_depth_, max_depth_, allocations,
+        now.misses - window_start_misses_);
+    hot_.depth.store(depth, std::memory_order_relaxed);
+    window_start_hits_ = now.hits;
+    window_start_misses_ = now.misses;
+    scans_.fetch_add(1, std::memory_order_relaxed);
+    adjusting_.store(false, std::memory_order_release);
+    return Release(depth);
   }
 
   /// Applies LookasideTuning::NextDepth to the allocations since the last
@@ -306,6 +413,8 @@ class LookasideList {
       c.frees_to_list += s.frees_to_list.load(std::memory_order_relaxed);
       c.frees_to_backing += s.frees_to_backing.load(std::memory_order_relaxed);
     }
+    c.released = released_.load(std::memory_order_relaxed);
+    c.scans = scans_.load(std::memory_order_relaxed);
     c.depth = depth();
     c.cached = cached();
     return c;
@@ -349,6 +458,14 @@ class LookasideList {
     std::atomic<std::uint64_t> frees_to_backing{0};
   };
 
+  // The allocation rule, for a stripe whose count just grew by `added` to
+  // `in_stripe`: adjusts when that crossed a multiple of the interval.
+  void MaybeAdjust(std::uint64_t in_stripe, std::uint64_t added) {
+    if (adjust_enabled_ && (in_stripe & adjust_mask_) < added) {
+      Adjust(/*whole_window_only=*/true);
+    }
+  }
+
   void Adjust(bool whole_window_only) {
     if (adjusting_.exchange(true, std::memory_order_acquire)) return;
     const LookasideCounters now = Counters();
@@ -386,6 +503,112 @@ class LookasideList {
         return top;
       }
     }
+  }
+
+  // Pops up to `n` slots as one chain first -> ... -> last; returns how many
+  // (0 when the stack is empty). See "Batches" at the top.
+  std::uint32_t PopChain(std::atomic<std::uint64_t>& head, std::uint32_t n,
+                         std::uint32_t& first, std::uint32_t& last) {
+    using internal::PackedHead;
+    std::uint64_t h = head.load(std::memory_order_acquire);
+    for (;;) {
+      first = PackedHead::Index(h);
+      if (first == PackedHead::kNil || n == 0) return 0;
+      std::uint32_t got = std::min(n, PackedHead::Count(h));
+      last = first;
+      // Links read here may be stale if we lose the race (then the CAS
+      // fails); a stale nil just shortens the chain.
+      for (std::uint32_t i = 1; i < got; ++i) {
+        const std::uint32_t next =
+            slots_[last].next.load(std::memory_order_relaxed);
+        if (next == PackedHead::kNil) {
+          got = i;
+          break;
+        }
+        last = next;
+      }
+      const std::uint32_t next =
+          slots_[last].next.load(std::memory_order_relaxed);
+      ALLOCMARK_LOOKASIDE_RACE_POINT();
+      const std::uint64_t want = PackedHead::Make(
+          next, PackedHead::Count(h) - got, PackedHead::Tag(h) + 1);
+      if (head.compare_exchange_weak(h, want, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+        return got;
+      }
+    }
+  }
+
+  // Pushes an owned chain of `n` slots first -> ... -> last in one CAS.
+  void PushChain(std::atomic<std::uint64_t>& head, std::uint32_t first,
+                 std::uint32_t last, std::uint32_t n) {
+    using internal::PackedHead;
+    std::uint64_t h = head.load(std::memory_order_acquire);
+    for (;;) {
+      slots_[last].next.store(PackedHead::Index(h), std::memory_order_relaxed);
+      const std::uint64_t want = PackedHead::Make(
+          first, PackedHead::Count(h) + n, PackedHead::Tag(h) + 1);
+      if (head.compare_exchange_weak(h, want, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+        return;
+      }
+    }
+  }
+
+  // Pushes the first k of an owned chain of `n` slots (first, then along the
+  // links) onto `head` in one CAS, k as large as keeps the stack within
+  // `limit`; the other n - k go back to the spare stack. Returns k.
+  std::uint32_t PushChainUpTo(std::atomic<std::uint64_t>& head,
+                              std::uint32_t first, std::uint32_t n,
+                              std::uint32_t limit) {
+    using internal::PackedHead;
+    std::uint64_t h = head.load(std::memory_order_acquire);
+    std::uint32_t k = 0, last = first, rest = internal::PackedHead::kNil;
+    for (;;) {
+      const std::uint32_t count = PackedHead::Count(h);
+      k = count < limit ? std::min(n, limit - count) : 0;
+      if (k == 0) break;
+      last = first;
+      for (std::uint32_t i = 1; i < k; ++i) {
+        last = slots_[last].next.load(std::memory_order_relaxed);
+      }
+      // Owned links: only we write them, so re-reading after a lost CAS is
+      // fine; but `last`'s link is overwritten below, so keep the tail first.
+      rest = slots_[last].next.load(std::memory_order_relaxed);
+      slots_[last].next.store(PackedHead::Index(h), std::memory_order_relaxed);
+      const std::uint64_t want =
+          PackedHead::Make(first, count + k, PackedHead::Tag(h) + 1);
+      if (head.compare_exchange_weak(h, want, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+        break;
+      }
+      slots_[last].next.store(rest, std::memory_order_relaxed);
+    }
+    if (k < n) {
+      const std::uint32_t rest_first = k == 0 ? first : rest;
+      std::uint32_t rest_last = rest_first;
+      for (std::uint32_t i = k + 1; i < n; ++i) {
+        rest_last = slots_[rest_last].next.load(std::memory_order_relaxed);
+      }
+      PushChain(hot_.spare, rest_first, rest_last, n - k);
+    }
+    return k;
+  }
+
+  // Frees cached blocks until at most `keep` remain; returns how many.
+  std::size_t Release(std::uint32_t keep) {
+    std::size_t released = 0;
+    while (cached() > keep) {
+      const std::uint32_t slot = Pop(hot_.cached);
+      if (slot == internal::PackedHead::kNil) break;
+      void* block = slots_[slot].block;
+      Push(hot_.spare, slot, UINT32_MAX);
+      internal::Unpoison(block, block_size_);
+      std::free(block);
+      ++released;
+    }
+    released_.fetch_add(released, std::memory_order_relaxed);
+    return released;
   }
 
   // Pushes a slot we own unless the stack already holds `limit` entries.
@@ -437,6 +660,8 @@ class LookasideList {
   alignas(internal::kCacheLine) std::atomic<bool> adjusting_{false};
   std::uint64_t window_start_hits_ = 0;
   std::uint64_t window_start_misses_ = 0;
+  std::atomic<std::uint64_t> released_{0};
+  std::atomic<std::uint64_t> scans_{0};
 };
 
 }  // namespace allocmark

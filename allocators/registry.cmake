@@ -31,7 +31,9 @@ allocmark_adapter(tcmalloc TcmallocAllocator tcmalloc.h
   DEBIAN libgoogle-perftools-dev GUEST libtcmalloc_minimal.a
   DESCRIPTION "gperftools tcmalloc_minimal: tc_malloc/tc_free")
 allocmark_adapter(lookaside LookasideAllocator lookaside.h GUEST libc
-  DESCRIPTION "allocmark lookaside lists over glibc (Windows-kernel style)")
+  DESCRIPTION "lookaside lists over glibc, per-thread lists in front (Windows kernel style)")
+allocmark_adapter(lookaside-shared LookasideSharedAllocator lookaside.h GUEST libc
+  DESCRIPTION "lookaside lists over glibc, shared lists only")
 allocmark_adapter(null NullAllocator null.h GUEST libc
   DESCRIPTION "bump allocator that never frees: the harness's own cost")
 # Add a new allocator here.

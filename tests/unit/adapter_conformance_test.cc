@@ -258,10 +258,12 @@ TEST(AdapterConformance, CrossThreadFree) {
   constexpr int kBlocks = 4000;
   std::vector<void*> blocks(kBlocks);
   std::vector<std::size_t> sizes(kBlocks);
+  // Freed with size and alignment, as the replay frees them.
+  auto align_of = [](int i) -> std::size_t { return i % 7 == 0 ? 64 : 0; };
   std::thread producer([&] {
     for (int i = 0; i < kBlocks; ++i) {
       sizes[i] = 1 + static_cast<std::size_t>(i * 37) % 9000;
-      blocks[i] = a.Allocate(sizes[i], i % 7 == 0 ? 64 : 0);
+      blocks[i] = a.Allocate(sizes[i], align_of(i));
       if (blocks[i] != nullptr)
         Fill(blocks[i], sizes[i], static_cast<std::uint8_t>(i));
     }
@@ -276,7 +278,7 @@ TEST(AdapterConformance, CrossThreadFree) {
           FirstMismatch(blocks[i], sizes[i], static_cast<std::uint8_t>(i)) !=
               sizes[i])
         ++bad;
-      a.Deallocate(blocks[i], sizes[i]);
+      a.Deallocate(blocks[i], sizes[i], align_of(i));
     }
   });
   // Meanwhile this thread allocates and frees on its own.
