@@ -6,6 +6,7 @@
 #ifndef ALLOCMARK_UAPI_H
 #define ALLOCMARK_UAPI_H
 
+#include <linux/const.h>
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
@@ -58,7 +59,7 @@ enum allocmark_touch {
 #define ALLOCMARK_TOUCH_REPEAT_SHIFT 2
 #define ALLOCMARK_MAX_TOUCH_REPEAT_LOG2 20	/* repeats is never none's */
 /* Bytes one op may touch: block size (1 for first byte) times repeats. */
-#define ALLOCMARK_MAX_TOUCH_BYTES (1ULL << 34)
+#define ALLOCMARK_MAX_TOUCH_BYTES 0x400000000ULL	/* 16 GiB */
 
 /*
  * Why an op was refused (allocmark_replay.fault); the same codes come from
@@ -129,9 +130,9 @@ enum allocmark_timed_kind {
  */
 
 /* VERSION status bits: how the running kernel allocates and times. */
-#define ALLOCMARK_STATUS_INIT_ON_ALLOC (1ULL << 0)	/* allocations zeroed */
-#define ALLOCMARK_STATUS_INIT_ON_FREE (1ULL << 1)	/* frees zeroed */
-#define ALLOCMARK_STATUS_ORDERED_TSC (1ULL << 2)	/* fenced TSC reads */
+#define ALLOCMARK_STATUS_INIT_ON_ALLOC _BITULL(0)	/* allocations zeroed */
+#define ALLOCMARK_STATUS_INIT_ON_FREE _BITULL(1)	/* frees zeroed */
+#define ALLOCMARK_STATUS_ORDERED_TSC _BITULL(2)	/* fenced TSC reads */
 
 /* ALLOCMARK_IOC_VERSION: what this driver supports. */
 struct allocmark_version {
@@ -160,7 +161,7 @@ struct allocmark_version {
 #define ALLOCMARK_VERSION_SIZE_VER0 96
 
 /* BEGIN flags: opt-ins. */
-#define ALLOCMARK_BEGIN_ACCOUNT (1U << 0)	/* charge blocks to the */
+#define ALLOCMARK_BEGIN_ACCOUNT _BITUL(0)	/* charge blocks to the */
 						/* caller's memory cgroup */
 #define ALLOCMARK_BEGIN_FLAGS ALLOCMARK_BEGIN_ACCOUNT
 

@@ -6,6 +6,7 @@
 #ifndef ALLOCMARK_MAILBOX_H
 #define ALLOCMARK_MAILBOX_H
 
+#include <linux/bits.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 
@@ -29,7 +30,7 @@ struct am_mbox {
  * hash alike, not every waiter of the file.
  */
 #define AM_MBOX_CHUNK_SHIFT 12
-#define AM_MBOX_CHUNK (1U << AM_MBOX_CHUNK_SHIFT)
+#define AM_MBOX_CHUNK BIT(AM_MBOX_CHUNK_SHIFT)
 #define AM_MBOX_NR_CHUNKS (ALLOCMARK_MAX_MAILBOXES >> AM_MBOX_CHUNK_SHIFT)
 #define AM_MBOX_WAITQS 64
 

@@ -34,8 +34,10 @@ static __always_inline u64 am_clock(void)
 #else
 	u64 t;
 
+	/* Keep the allocator calls out of the read and the read in place. */
 	mb();
 	t = get_cycles();
+	/* Pairs with the barrier above: nothing timed moves past the read. */
 	mb();
 	return t;
 #endif

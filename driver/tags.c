@@ -29,7 +29,7 @@ struct am_tag *am_tag_find(struct am_tag_table *tt, const u8 name[4])
 	return NULL;
 }
 
-int am_tag_room(struct am_tag_table *tt, const u8 (*names)[4], unsigned int n)
+int am_tag_room(struct am_tag_table *tt, const u8 names[][4], unsigned int n)
 {
 	unsigned int i, j, fresh = 0;
 
@@ -45,7 +45,7 @@ int am_tag_room(struct am_tag_table *tt, const u8 (*names)[4], unsigned int n)
 	return tt->nr + fresh <= ALLOCMARK_MAX_FILE_TAGS ? 0 : -ENOSPC;
 }
 
-void am_tag_register(struct am_tag_table *tt, const u8 (*names)[4],
+void am_tag_register(struct am_tag_table *tt, const u8 names[][4],
 		     unsigned int n, struct am_tag **out)
 {
 	unsigned int i;

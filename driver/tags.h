@@ -36,9 +36,9 @@ struct am_tag_table *am_tag_table_alloc(void);
 void am_tag_table_free(struct am_tag_table *tt);
 
 /* Tags among names[0..n) the table does not hold yet: -ENOSPC if no room. */
-int am_tag_room(struct am_tag_table *tt, const u8 (*names)[4], unsigned int n);
+int am_tag_room(struct am_tag_table *tt, const u8 names[][4], unsigned int n);
 /* Find or add each name (am_tag_room said there is room). */
-void am_tag_register(struct am_tag_table *tt, const u8 (*names)[4],
+void am_tag_register(struct am_tag_table *tt, const u8 names[][4],
 		     unsigned int n, struct am_tag **out);
 struct am_tag *am_tag_find(struct am_tag_table *tt, const u8 name[4]);
 void am_tag_read(struct am_tag *t, struct allocmark_tag_stats *out);
