@@ -112,9 +112,9 @@ enum allocmark_timed_kind {
 
 #define ALLOCMARK_MAX_TAGS 16		/* per stream */
 #define ALLOCMARK_MAX_FILE_TAGS 256	/* distinct tags per open file */
-#define ALLOCMARK_MAX_SLOTS (1U << 20)
-#define ALLOCMARK_MAX_MAILBOXES (1U << 20)
-#define ALLOCMARK_MAX_OPS_PER_CALL (1ULL << 24)
+#define ALLOCMARK_MAX_SLOTS 0x100000U		/* 2^20 */
+#define ALLOCMARK_MAX_MAILBOXES 0x100000U	/* 2^20 */
+#define ALLOCMARK_MAX_OPS_PER_CALL 0x1000000ULL	/* 2^24 */
 #define ALLOCMARK_MAX_BATCH 64
 #define ALLOCMARK_MAX_STREAMS 256	/* live per open file */
 #define ALLOCMARK_MAX_ALIGN_LOG2 12

@@ -317,19 +317,45 @@ static int replay_fresh(int fd, struct test_stream *s, uint64_t *done,
 		      strerror(err_), (unsigned long long)done_);             \
 	} while (0)
 
-/* As EXPECT_OPS, and the driver must name the same fault as user space. */
+/* The first op the shared check refuses (user space's view), or n. */
+static size_t first_refused(const struct test_stream *s, uint32_t *fault)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		*fault = allocmark_op_check(&s->ops[i], TEST_SLOTS, 2,
+					    4ULL << 20);
+		if (*fault != ALLOCMARK_FAULT_NONE)
+			return i;
+	}
+	*fault = ALLOCMARK_FAULT_NONE;
+	return s->n;
+}
+
+/*
+ * As EXPECT_OPS, and the driver names fault f; for faults an op shows by
+ * itself, user space's allocmark_op_check() refuses the same op with f.
+ */
 #define EXPECT_FAULT(e, d, f, what, ...)                                      \
 	do {                                                                  \
 		struct test_stream s_ = { 0 };                                \
 		uint64_t done_;                                               \
+		uint32_t uf_;                                                 \
+		size_t ui_;                                                   \
 		int err_, rc_;                                                \
 		__VA_ARGS__;                                                  \
+		ui_ = first_refused(&s_, &uf_);                               \
 		rc_ = replay_fresh(fd, &s_, &done_, &err_);                    \
 		CHECK(rc_ == -1 && err_ == (e) && done_ == (d) &&             \
 		      last_fault == (f),                                      \
 		      "%s: rc %d errno %s done %llu fault %u (%s) want %u",   \
 		      (what), rc_, strerror(err_), (unsigned long long)done_, \
 		      last_fault, allocmark_fault_name(last_fault), (f));     \
+		if ((f) != ALLOCMARK_FAULT_SLOT_STATE &&                      \
+		    (f) != ALLOCMARK_FAULT_MAILBOX)                           \
+			CHECK(ui_ == (d) && uf_ == (f),                       \
+			      "%s: user space refuses op %zu with %u", (what),\
+			      ui_, uf_);                                      \
 	} while (0)
 
 static void test_full_mailbox(int fd)
@@ -337,7 +363,7 @@ static void test_full_mailbox(int fd)
 	struct allocmark_begin b = begin_req(ALLOCMARK_BACKEND_KMALLOC, 1, 0);
 	struct test_stream s = { 0 };
 	struct allocmark_end e;
-	uint64_t done, box = (uint64_t)stream_handoff_use << 32 | 5;
+	uint64_t done = 0, box = (uint64_t)stream_handoff_use << 32 | 5;
 	int id = ioctl(fd, ALLOCMARK_IOC_BEGIN, &b);
 
 	stream_push(&s, ALLOCMARK_OP_ALLOC, 0, 64, 0, 0, 0);
