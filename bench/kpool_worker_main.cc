@@ -351,7 +351,9 @@ void AddKernelFacts(json& j, const KernelCell& kc, const WorkerContext& ctx,
   const CellMeasurement& m = kc.m;
   allocmark_kind_stats merged[ALLOCMARK_NR_TIMED] = {};
   std::uint64_t leaked_blocks = 0, leaked_bytes = 0, ioctl_ticks = 0;
+  std::uint64_t clamped = 0;
   for (const KernelThread& kt : kc.threads) {
+    clamped += kt.end.clamped;
     for (int k = 0; k < ALLOCMARK_NR_TIMED; ++k) {
       merged[k].count += kt.end.kinds[k].count;
       merged[k].sum += kt.end.kinds[k].sum;
@@ -456,6 +458,9 @@ void AddKernelFacts(json& j, const KernelCell& kc, const WorkerContext& ctx,
       {"abi_version", dev.version().abi_version},
       {"tick_khz", dev.version().tick_khz},
       {"max_block_bytes", dev.MaxSize(backend)},
+      {"init_on_alloc",
+       (dev.version().status & ALLOCMARK_STATUS_INIT_ON_ALLOC) != 0},
+      {"clamped_groups", clamped},
       {"batch", batch},
       {"ticks_to_ns",
        dev.version().tick_khz != 0
