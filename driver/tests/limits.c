@@ -10,6 +10,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -165,6 +167,89 @@ static void test_live_cap(void)
 	CHECK(read_param("max_live_bytes") == old, "cap not restored");
 	free(ops);
 	close(fd);
+}
+
+static long long memcg_current(const char *cg)
+{
+	char path[128], buf[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/memory.current", cg);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	return atoll(buf);
+}
+
+/* Child of test_memcg_accounting: bytes charged by 1024 pages, per flag. */
+static int memcg_child(const char *cg)
+{
+	struct allocmark_begin b = begin_req(ALLOCMARK_BACKEND_PAGES, 1, 0);
+	struct allocmark_op *ops = calloc(1024, sizeof(*ops));
+	long long grew[2];
+	struct allocmark_end e;
+	uint64_t done;
+	int fd, id, flag, i;
+
+	b.nr_slots = 1024;
+	for (i = 0; i < 1024; i++)
+		ops[i] = op_of(ALLOCMARK_OP_ALLOC, i, 4096);
+	fd = open_dev();
+	for (flag = 0; flag < 2; flag++) {
+		long long m0;
+
+		b.flags = flag ? ALLOCMARK_BEGIN_ACCOUNT : 0;
+		id = ioctl(fd, ALLOCMARK_IOC_BEGIN, &b);
+		m0 = memcg_current(cg);
+		if (id <= 0 || replay(fd, id, ops, 1024, &done) || done != 1024)
+			return 10;
+		grew[flag] = memcg_current(cg) - m0;
+		end_stream(fd, id, &e, NULL);
+	}
+	printf("memcg: 4 MiB of pages charged %lld bytes plain, %lld with ALLOCMARK_BEGIN_ACCOUNT\n",
+	       grew[0], grew[1]);
+	if (grew[1] < 4LL << 20 || grew[0] > 1LL << 20)
+		return 11;
+	return 0;
+}
+
+/*
+ * Blocks are charged to the caller's memory cgroup with BEGIN's
+ * ALLOCMARK_BEGIN_ACCOUNT only (ABI 2 charged metadata, never blocks).
+ */
+static void test_memcg_accounting(void)
+{
+	static const char cg[] = "/sys/fs/cgroup/allocmark";
+	char pid[16];
+	int status, fd;
+	pid_t child;
+
+	mkdir("/sys/fs/cgroup", 0755);
+	mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL);
+	fd = open("/sys/fs/cgroup/cgroup.subtree_control", O_WRONLY);
+	CHECK(fd >= 0 && write(fd, "+memory", 7) == 7,
+	      "cgroup2 memory controller: %s", strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	mkdir(cg, 0755);
+	child = fork();
+	if (child == 0) {
+		snprintf(pid, sizeof(pid), "%d", getpid());
+		fd = open("/sys/fs/cgroup/allocmark/cgroup.procs", O_WRONLY);
+		if (fd < 0 || write(fd, pid, strlen(pid)) < 0)
+			_exit(12);
+		close(fd);
+		_exit(memcg_child(cg));
+	}
+	waitpid(child, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "memcg accounting: status %#x (10 replay, 11 charges, 12 cgroup)",
+	      status);
+	rmdir(cg);
+	printf("ok memcg: blocks charged only with ALLOCMARK_BEGIN_ACCOUNT\n");
 }
 
 /*
@@ -552,5 +637,6 @@ void test_limits(int fd)
 	test_tags();
 	test_mailboxes();
 	test_live_cap();
+	test_memcg_accounting();
 	test_touch_killable();
 }
