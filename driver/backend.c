@@ -8,6 +8,7 @@
 #include <linux/log2.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
@@ -16,8 +17,12 @@
 #include "allocmark_uapi.h"
 #include "backend.h"
 
-/* Failures are reported to user space as -ENOMEM, not splatted in dmesg. */
-#define AM_GFP (GFP_KERNEL | __GFP_NOWARN)
+/*
+ * Failures are reported to user space as -ENOMEM, not splatted in dmesg;
+ * __GFP_RETRY_MAYFAIL makes even small allocations fail instead of invoking
+ * the OOM killer, which GFP_KERNEL alone would do for them.
+ */
+#define AM_GFP (GFP_KERNEL | __GFP_NOWARN | __GFP_RETRY_MAYFAIL)
 
 #define AM_CACHE_MIN_SHIFT 3
 #define AM_CACHE_MAX_SHIFT 13
@@ -46,7 +51,40 @@
 #define AM_CACHE_USERSIZE(size) (size)
 #endif
 
-static struct kmem_cache *am_caches[AM_NR_CACHES];
+/* Read on every timed kmem_cache call: keep it off written cache lines. */
+static struct kmem_cache *am_caches[AM_NR_CACHES] __read_mostly;
+
+static unsigned long max_live_bytes;
+module_param(max_live_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_live_bytes,
+		 "Cap on the bytes all live blocks hold; 0 at load: half of RAM");
+
+/* Written by every allocation and free of every thread: a line of its own. */
+static atomic64_t am_live ____cacheline_aligned_in_smp = ATOMIC64_INIT(0);
+
+int am_backend_charge(u64 bytes)
+{
+	if ((u64)atomic64_add_return(bytes, &am_live) <=
+	    READ_ONCE(max_live_bytes))
+		return 0;
+	atomic64_sub(bytes, &am_live);
+	return -ENOMEM;
+}
+
+void am_backend_uncharge(u64 bytes)
+{
+	atomic64_sub(bytes, &am_live);
+}
+
+u64 am_backend_max_live(void)
+{
+	return READ_ONCE(max_live_bytes);
+}
+
+static gfp_t am_gfp(const struct am_block *b)
+{
+	return b->account ? AM_GFP | __GFP_ACCOUNT : AM_GFP;
+}
 
 /* kmalloc aligns power-of-two sizes naturally; round up only when asked. */
 static u64 am_kmalloc_size(u64 size, unsigned int align_log2)
@@ -73,31 +111,37 @@ u64 am_backend_max_size(unsigned int backend)
 	return 0;
 }
 
-int am_backend_prepare(unsigned int backend, u64 size,
-		       unsigned int align_log2, u8 *cls)
+int am_backend_prepare(struct am_block *b)
 {
-	u64 align = 1ULL << align_log2;
+	u64 size = b->size, align = 1ULL << b->align_log2;
 
-	if (!size || size > am_backend_max_size(backend) ||
-	    align_log2 > ALLOCMARK_MAX_ALIGN_LOG2)
+	if (!size || size > am_backend_max_size(b->backend))
 		return -EINVAL;
 
-	*cls = 0;
-	switch (backend) {
+	b->cls = 0;
+	switch (b->backend) {
 	case ALLOCMARK_BACKEND_KMALLOC:
-		return am_kmalloc_size(size, align_log2) <= KMALLOC_MAX_SIZE ?
-			0 : -EINVAL;
+		size = am_kmalloc_size(size, b->align_log2);
+		if (size > KMALLOC_MAX_SIZE)
+			return -EINVAL;
+		b->foot = size > KMALLOC_MAX_CACHE_SIZE ?
+			  PAGE_SIZE << get_order(size) :
+			  roundup_pow_of_two(max_t(u64, size, 8));
+		return 0;
 	case ALLOCMARK_BACKEND_KMEM_CACHE:
 		size = max3(size, align, 1ULL << AM_CACHE_MIN_SHIFT);
 		if (size > 1ULL << AM_CACHE_MAX_SHIFT)
 			return -EINVAL;
-		*cls = order_base_2(size) - AM_CACHE_MIN_SHIFT;
+		b->cls = order_base_2(size) - AM_CACHE_MIN_SHIFT;
+		b->foot = 1ULL << (b->cls + AM_CACHE_MIN_SHIFT);
 		return 0;
 	case ALLOCMARK_BACKEND_PAGES:
-		*cls = get_order(size);
+		b->cls = get_order(size);
+		b->foot = PAGE_SIZE << b->cls;
 		return 0;
 	}
 	/* vmalloc: page aligned, which covers every alignment we accept */
+	b->foot = PAGE_ALIGN(size);
 	return 0;
 }
 
@@ -107,13 +151,14 @@ void *am_backend_alloc(const struct am_block *b)
 
 	switch (b->backend) {
 	case ALLOCMARK_BACKEND_KMALLOC:
-		return kmalloc(am_kmalloc_size(b->size, b->align_log2), AM_GFP);
+		return kmalloc(am_kmalloc_size(b->size, b->align_log2),
+			       am_gfp(b));
 	case ALLOCMARK_BACKEND_KMEM_CACHE:
-		return kmem_cache_alloc(am_caches[b->cls], AM_GFP);
+		return kmem_cache_alloc(am_caches[b->cls], am_gfp(b));
 	case ALLOCMARK_BACKEND_VMALLOC:
-		return __vmalloc(b->size, AM_GFP);
+		return __vmalloc(b->size, am_gfp(b));
 	case ALLOCMARK_BACKEND_PAGES:
-		page = alloc_pages(AM_GFP, b->cls);
+		page = alloc_pages(am_gfp(b), b->cls);
 		return page ? page_address(page) : NULL;
 	}
 	return NULL;
@@ -144,7 +189,7 @@ void *am_backend_realloc(const struct am_block *old, const struct am_block *b)
 
 	if (b->backend == ALLOCMARK_BACKEND_KMALLOC)
 		return krealloc(old->ptr, am_kmalloc_size(b->size, b->align_log2),
-				AM_GFP);
+				am_gfp(b));
 
 	/* Same class, order or page count: the block already fits. */
 	if (b->backend == ALLOCMARK_BACKEND_VMALLOC ?
@@ -165,6 +210,8 @@ int am_backend_init(void)
 	char name[32];
 	int err;
 
+	if (!max_live_bytes)
+		max_live_bytes = (totalram_pages() << PAGE_SHIFT) / 2;
 	for (i = 0; i < AM_NR_CACHES; i++) {
 		size = 1U << (i + AM_CACHE_MIN_SHIFT);
 		align = min_t(unsigned int, size, PAGE_SIZE);

@@ -14,19 +14,28 @@ struct am_tag;
 struct am_block {
 	void *ptr;
 	u64 size;		/* requested bytes, accounted to tag */
+	u64 foot;		/* bytes the backend holds for it (the cap) */
 	struct am_tag *tag;
 	u8 backend;
 	u8 cls;			/* kmem_cache class or page order */
 	u8 align_log2;
+	bool account;		/* charged to the memory cgroup */
 };
 
 /*
- * Where and how to allocate size bytes: checks the size and alignment
- * against the backend and returns the class/order, or -EINVAL.
+ * Where and how to allocate b->size bytes aligned to 2^b->align_log2 (both
+ * range checked by the caller): sets b->cls and b->foot, or -EINVAL.
  */
-int am_backend_prepare(unsigned int backend, u64 size,
-		       unsigned int align_log2, u8 *cls);
+int am_backend_prepare(struct am_block *b);
 u64 am_backend_max_size(unsigned int backend);
+
+/*
+ * The live-bytes cap (module parameter max_live_bytes): charge before an
+ * allocation, -ENOMEM past the cap; uncharge when bytes are given back.
+ */
+int am_backend_charge(u64 bytes);
+void am_backend_uncharge(u64 bytes);
+u64 am_backend_max_live(void);
 
 /* The timed calls. @b is prepared; realloc leaves @b intact on failure. */
 void *am_backend_alloc(const struct am_block *b);

@@ -14,6 +14,7 @@ int am_timing_init(struct am_timing *t)
 
 	for (i = 0; i < ALLOCMARK_NR_TIMED; i++)
 		t->kinds[i] = (struct allocmark_kind_stats){ .min = U64_MAX };
+	t->clamped = 0;
 	t->hist = kvzalloc(ALLOCMARK_HIST_BYTES, GFP_KERNEL_ACCOUNT);
 	return t->hist ? 0 : -ENOMEM;
 }

@@ -15,6 +15,7 @@
 struct am_timing {
 	struct allocmark_kind_stats kinds[ALLOCMARK_NR_TIMED];
 	u64 *hist;	/* [ALLOCMARK_NR_TIMED][ALLOCMARK_HIST_BUCKETS] */
+	u64 clamped;	/* groups whose second TSC read was the lower */
 };
 
 /* msb(0) counts as 0, so values below 128 index themselves. */

@@ -12,6 +12,7 @@
 #include <asm/tsc.h>
 #endif
 
+#include "allocmark_opcheck.h"
 #include "ioctl.h"
 #include "stream.h"
 #include "tags.h"
@@ -20,8 +21,8 @@
 #define AM_CMD(cmd) ((cmd) & ~(_IOC_SIZEMASK << _IOC_SIZESHIFT))
 
 /*
- * Read a struct that starts with its own size. min_size is the struct's
- * first version: every ABI 1 struct is its own first version.
+ * Read a struct that starts with its own size; min_size is the struct's
+ * first version (*_SIZE_VER0), so every later version stays readable.
  */
 static int am_copy_in(void *k, size_t ksize, size_t min_size,
 		      void __user *u, u32 *usize)
@@ -38,17 +39,42 @@ static int am_copy_out(void __user *u, u32 usize, const void *k, size_t ksize)
 	return copy_to_user(u, k, min_t(size_t, usize, ksize)) ? -EFAULT : 0;
 }
 
+static u64 am_status(void)
+{
+	u64 status = 0;
+
+	/* What `scripts/driver load` times on a stock kernel, unlike the VM. */
+	if (want_init_on_alloc(GFP_KERNEL))
+		status |= ALLOCMARK_STATUS_INIT_ON_ALLOC;
+	if (want_init_on_free())
+		status |= ALLOCMARK_STATUS_INIT_ON_FREE;
+#ifdef CONFIG_X86
+	status |= ALLOCMARK_STATUS_ORDERED_TSC;
+#endif
+	return status;
+}
+
 static int am_ioc_version(void __user *u)
 {
 	struct allocmark_version v;
-	unsigned int i;
-	u32 usize;
+	u64 sizes[ALLOCMARK_NR_BACKENDS];
+	u64 __user *usizes;
+	u32 usize, len, i;
 	int err;
 
-	err = am_copy_in(&v, sizeof(v), sizeof(v), u, &usize);
+	err = am_copy_in(&v, sizeof(v), ALLOCMARK_VERSION_SIZE_VER0, u, &usize);
 	if (err)
 		return err;
-	memset(&v, 0, sizeof(v));
+	/* The caller sizes the per-backend array; the struct never grows. */
+	usizes = u64_to_user_ptr(v.max_size);
+	len = min_t(u32, v.max_size_len, ALLOCMARK_NR_BACKENDS);
+	if (v.max_size && len) {
+		for (i = 0; i < len; i++)
+			sizes[i] = am_backend_max_size(i);
+		if (copy_to_user(usizes, sizes, len * sizeof(sizes[0])))
+			return -EFAULT;
+	}
+
 	v.size = sizeof(v);	/* tells user space how much the kernel knows */
 	v.abi_version = ALLOCMARK_ABI_VERSION;
 	v.nr_backends = ALLOCMARK_NR_BACKENDS;
@@ -58,11 +84,15 @@ static int am_ioc_version(void __user *u)
 	v.max_mailboxes = ALLOCMARK_MAX_MAILBOXES;
 	v.max_batch = ALLOCMARK_MAX_BATCH;
 	v.max_ops_per_call = ALLOCMARK_MAX_OPS_PER_CALL;
+	v.tick_khz = 0;
 #ifdef CONFIG_X86
-	v.tick_khz = tsc_khz;	/* get_cycles() reads the TSC on x86 */
+	v.tick_khz = tsc_khz;	/* the TSC is the clock on x86 */
 #endif
-	for (i = 0; i < ALLOCMARK_NR_BACKENDS; i++)
-		v.max_size[i] = am_backend_max_size(i);
+	v.begin_flags = ALLOCMARK_BEGIN_FLAGS;
+	v.status = am_status();
+	v.max_live_bytes = am_backend_max_live();
+	v.max_touch_bytes = ALLOCMARK_MAX_TOUCH_BYTES;
+	v.op_size = sizeof(struct allocmark_op);
 	return am_copy_out(u, usize, &v, sizeof(v));
 }
 
@@ -74,21 +104,32 @@ static int am_ioc_begin(struct am_file *f, void __user *u)
 	u32 usize, id;
 	int err;
 
-	err = am_copy_in(&req, sizeof(req), sizeof(req), u, &usize);
+	err = am_copy_in(&req, sizeof(req), ALLOCMARK_BEGIN_SIZE_VER0, u,
+			 &usize);
 	if (err)
 		return err;
 	s = am_stream_create(&req);
 	if (IS_ERR(s))
 		return PTR_ERR(s);
 
+	/* Nothing is registered until nothing else can fail. */
 	mutex_lock(&f->lock);
+	err = -EBUSY;
+	if (f->nr_streams >= ALLOCMARK_MAX_STREAMS)
+		goto out_unlock;
+	err = am_tag_room(f->tags, req.tags, req.nr_tags);
+	if (err)
+		goto out_unlock;
 	err = am_mbox_reserve(&f->mbox, req.nr_mailboxes);
 	if (err)
 		goto out_unlock;
-	err = xa_alloc(&f->streams, &id, s,
-		       XA_LIMIT(1, ALLOCMARK_MAX_STREAMS), GFP_KERNEL_ACCOUNT);
-	if (err)
+	/* Cyclic ids: a late call with an ended stream's id never hits another. */
+	err = xa_alloc_cyclic(&f->streams, &id, s, XA_LIMIT(1, INT_MAX),
+			      &f->next_id, GFP_KERNEL_ACCOUNT);
+	if (err < 0)
 		goto out_unlock;
+	am_tag_register(f->tags, req.tags, req.nr_tags, s->tags);
+	f->nr_streams++;
 	s->id = id;
 	mutex_unlock(&f->lock);
 	return id;
@@ -130,16 +171,19 @@ static int am_ioc_replay(struct am_file *f, void __user *u)
 	u32 usize;
 	int err;
 
-	err = am_copy_in(&req, sizeof(req), sizeof(req), u, &usize);
+	err = am_copy_in(&req, sizeof(req), ALLOCMARK_REPLAY_SIZE_VER0, u,
+			 &usize);
 	if (err)
 		return err;
-	if (req.nr_ops > ALLOCMARK_MAX_OPS_PER_CALL)
+	if (req.nr_ops > ALLOCMARK_MAX_OPS_PER_CALL ||
+	    req.op_size < ALLOCMARK_OP_SIZE_VER0 || req.op_size > PAGE_SIZE)
 		return -EINVAL;
 	s = am_stream_claim(f, req.stream);
 	if (IS_ERR(s))
 		return PTR_ERR(s);
-	err = am_replay(s, &f->mbox, u64_to_user_ptr(req.ops), req.nr_ops,
-			&req.done);
+	err = am_replay(s, &f->mbox, u64_to_user_ptr(req.ops), req.op_size,
+			req.nr_ops, &req.done);
+	req.fault = s->fault;
 	am_stream_unclaim(f, s);
 
 	/* done is reported on failure too: it says where the stream stands. */
@@ -155,48 +199,57 @@ static int am_ioc_end(struct am_file *f, void __user *u)
 	u32 usize;
 	int err;
 
-	err = am_copy_in(&req, sizeof(req), sizeof(req), u, &usize);
+	err = am_copy_in(&req, sizeof(req), ALLOCMARK_END_SIZE_VER0, u, &usize);
 	if (err)
 		return err;
-	if (req.reserved || (req.hist ? req.hist_bytes != ALLOCMARK_HIST_BYTES :
-			     req.hist_bytes != 0))
+	if (!req.hist && req.hist_bytes)
 		return -EINVAL;
+	/* hist_bytes is a capacity: whole buckets up to our size are filled. */
+	req.hist_filled = min_t(u64, req.hist_bytes, ALLOCMARK_HIST_BYTES) &
+			  ~(u64)(sizeof(u64) - 1);
 	s = am_stream_claim(f, req.stream);
 	if (IS_ERR(s))
 		return PTR_ERR(s);
 
 	/* A bad histogram pointer leaves the stream alive for a retry. */
-	if (req.hist && copy_to_user(u64_to_user_ptr(req.hist), s->timing.hist,
-				     ALLOCMARK_HIST_BYTES)) {
+	if (req.hist_filled &&
+	    copy_to_user(u64_to_user_ptr(req.hist), s->timing.hist,
+			 req.hist_filled)) {
 		am_stream_unclaim(f, s);
 		return -EFAULT;
 	}
 	mutex_lock(&f->lock);
 	xa_erase(&f->streams, s->id);
+	f->nr_streams--;
 	mutex_unlock(&f->lock);
 
 	memcpy(req.kinds, s->timing.kinds, sizeof(req.kinds));
 	req.ops = s->ops;
+	req.clamped = s->timing.clamped;
 	am_stream_destroy(s, &req.leaked_blocks, &req.leaked_bytes);
 	return am_copy_out(u, usize, &req, sizeof(req));
 }
 
-static int am_ioc_tag_stats(void __user *u)
+static int am_ioc_tag_stats(struct am_file *f, void __user *u)
 {
 	struct allocmark_tag_stats req;
 	struct am_tag *t;
 	u32 usize;
 	int err;
 
-	err = am_copy_in(&req, sizeof(req), sizeof(req), u, &usize);
+	err = am_copy_in(&req, sizeof(req), ALLOCMARK_TAG_STATS_SIZE_VER0, u,
+			 &usize);
 	if (err)
 		return err;
-	if (!am_tag_name_valid(req.tag))
+	if (!allocmark_tag_valid(req.tag))
 		return -EINVAL;
-	t = am_tag_find(req.tag);
+	mutex_lock(&f->lock);
+	t = am_tag_find(f->tags, req.tag);
+	if (t)
+		am_tag_read(t, &req);
+	mutex_unlock(&f->lock);
 	if (!t)
 		return -ENOENT;
-	am_tag_read(t, &req);
 	return am_copy_out(u, usize, &req, sizeof(req));
 }
 
@@ -218,7 +271,7 @@ long am_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case AM_CMD(ALLOCMARK_IOC_END):
 		return am_ioc_end(f, u);
 	case AM_CMD(ALLOCMARK_IOC_TAG_STATS):
-		return am_ioc_tag_stats(u);
+		return am_ioc_tag_stats(f, u);
 	}
 	return -ENOTTY;
 }

@@ -1,52 +1,50 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Mailboxes: a spinlocked array of block records and a wait queue. Hand-offs
- * are untimed, so one lock per file is simple and cheap enough.
+ * Mailboxes: chunks of block records under one spinlock, and hashed wait
+ * queues. Hand-offs are untimed, so one short-held lock per file suffices.
  */
-#include <linux/jiffies.h>
 #include <linux/kernel.h>
-#include <linux/minmax.h>
 #include <linux/mm.h>
+#include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
-#include <linux/string.h>
 
 #include "mailbox.h"
 #include "tags.h"
 
-/*
- * Streams are generated so every wait is matched by an earlier op of another
- * stream; the bound only stops a broken or hostile stream waiting forever.
- */
-#define AM_RECEIVE_TIMEOUT (10 * HZ)
-
 void am_mbox_init(struct am_mailboxes *m)
 {
+	unsigned int i;
+
 	spin_lock_init(&m->lock);
-	init_waitqueue_head(&m->filled);
-	m->box = NULL;
+	for (i = 0; i < AM_MBOX_WAITQS; i++)
+		init_waitqueue_head(&m->wq[i]);
+	memset(m->chunk, 0, sizeof(m->chunk));
 	m->nr = 0;
+	m->nr_chunks = 0;
 }
 
 int am_mbox_reserve(struct am_mailboxes *m, u32 nr)
 {
-	struct am_mbox *box, *old;
+	u32 want = DIV_ROUND_UP(nr, AM_MBOX_CHUNK);
 
-	if (nr <= READ_ONCE(m->nr))
-		return 0;
-	box = kvcalloc(nr, sizeof(*box), GFP_KERNEL_ACCOUNT);
-	if (!box)
-		return -ENOMEM;
+	while (m->nr_chunks < want) {
+		struct am_mbox *chunk;
 
+		chunk = kvcalloc(AM_MBOX_CHUNK, sizeof(*chunk),
+				 GFP_KERNEL_ACCOUNT);
+		if (!chunk)
+			return -ENOMEM;
+		spin_lock(&m->lock);
+		m->chunk[m->nr_chunks] = chunk;
+		spin_unlock(&m->lock);
+		m->nr_chunks++;
+		cond_resched();
+	}
 	spin_lock(&m->lock);
-	old = m->box;
-	if (old)
-		memcpy(box, old, m->nr * sizeof(*box));
-	m->box = box;
-	WRITE_ONCE(m->nr, nr);
+	if (nr > m->nr)
+		m->nr = nr;
 	spin_unlock(&m->lock);
-
-	kvfree(old);
 	return 0;
 }
 
@@ -64,7 +62,7 @@ static int am_mbox_try(struct am_mailboxes *m, u32 idx, u64 turn,
 	spin_lock(&m->lock);
 	if (idx >= m->nr)
 		goto out_unlock;
-	box = &m->box[idx];
+	box = &m->chunk[idx >> AM_MBOX_CHUNK_SHIFT][idx & (AM_MBOX_CHUNK - 1)];
 	if (box->turn > turn)
 		goto out_unlock;
 	ret = 0;
@@ -85,17 +83,18 @@ out_unlock:
 }
 
 static int am_mbox_wait(struct am_mailboxes *m, u64 arg, bool receive,
-			struct am_block *b)
+			struct am_block *b, long timeout)
 {
 	u32 idx = lower_32_bits(arg);
 	u64 turn = 2 * (u64)upper_32_bits(arg) + receive;
+	wait_queue_head_t *wq = &m->wq[idx % AM_MBOX_WAITQS];
 	int ret = 0;
 	long left;
 
-	left = wait_event_killable_timeout(m->filled,
+	left = wait_event_killable_timeout(*wq,
 					   (ret = am_mbox_try(m, idx, turn,
 							      b)) != 0,
-					   AM_RECEIVE_TIMEOUT);
+					   timeout);
 	if (left < 0)
 		return left;
 	if (!left)
@@ -103,38 +102,45 @@ static int am_mbox_wait(struct am_mailboxes *m, u64 arg, bool receive,
 	if (ret < 0)
 		return ret;
 	/* A send can unblock a receive and a receive a reusing send. */
-	wake_up_all(&m->filled);
+	wake_up_all(wq);
 	return 0;
 }
 
-int am_mbox_send(struct am_mailboxes *m, u64 arg, struct am_block *b)
+int am_mbox_send(struct am_mailboxes *m, u64 arg, struct am_block *b,
+		 long timeout)
 {
-	return am_mbox_wait(m, arg, false, b);
+	return am_mbox_wait(m, arg, false, b, timeout);
 }
 
-int am_mbox_receive(struct am_mailboxes *m, u64 arg, struct am_block *b)
+int am_mbox_receive(struct am_mailboxes *m, u64 arg, struct am_block *b,
+		    long timeout)
 {
-	return am_mbox_wait(m, arg, true, b);
+	return am_mbox_wait(m, arg, true, b, timeout);
 }
 
 u64 am_mbox_destroy(struct am_mailboxes *m, u64 *bytes)
 {
 	u64 leaked = 0;
-	u32 i;
+	u32 c, i;
 
 	*bytes = 0;
-	for (i = 0; i < m->nr; i++) {
-		struct am_block *b = &m->box[i].b;
+	for (c = 0; c < m->nr_chunks; c++) {
+		for (i = 0; i < AM_MBOX_CHUNK; i++) {
+			struct am_block *b = &m->chunk[c][i].b;
 
-		if (!b->ptr)
-			continue;
-		am_backend_free(b);
-		am_tag_free(b->tag, b->size, true);
-		leaked++;
-		*bytes += b->size;
+			if (!b->ptr)
+				continue;
+			am_backend_free(b);
+			am_backend_uncharge(b->foot);
+			am_tag_free(b->tag, b->size, true);
+			leaked++;
+			*bytes += b->size;
+		}
+		kvfree(m->chunk[c]);
+		m->chunk[c] = NULL;
+		cond_resched();
 	}
-	kvfree(m->box);
-	m->box = NULL;
 	m->nr = 0;
+	m->nr_chunks = 0;
 	return leaked;
 }

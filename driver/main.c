@@ -13,6 +13,7 @@
 #include "backend.h"
 #include "ioctl.h"
 #include "stream.h"
+#include "tags.h"
 
 static int am_open(struct inode *inode, struct file *file)
 {
@@ -21,11 +22,18 @@ static int am_open(struct inode *inode, struct file *file)
 	f = kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
 	if (!f)
 		return -ENOMEM;
+	f->tags = am_tag_table_alloc();
+	if (!f->tags)
+		goto out_free_file;
 	mutex_init(&f->lock);
 	xa_init_flags(&f->streams, XA_FLAGS_ALLOC1);
 	am_mbox_init(&f->mbox);
 	file->private_data = f;
 	return 0;
+
+out_free_file:
+	kfree(f);
+	return -ENOMEM;
 }
 
 /* No ioctl can run any more: free whatever the file's streams left. */
@@ -47,6 +55,7 @@ static int am_release(struct inode *inode, struct file *file)
 	if (n)
 		pr_warn("%llu blocks (%llu bytes) sent but never received: freed as leaks\n",
 			n, bytes);
+	am_tag_table_free(f->tags);
 	mutex_destroy(&f->lock);
 	kfree(f);
 	return 0;

@@ -5,12 +5,19 @@
  */
 #include <linux/err.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
+#include "allocmark_opcheck.h"
 #include "stream.h"
 #include "tags.h"
+
+static unsigned int handoff_timeout_ms = 60000;
+module_param(handoff_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(handoff_timeout_ms,
+		 "Bound on one send/receive wait when BEGIN sets none; 0: unbounded (still killable)");
 
 static int am_begin_check(const struct allocmark_begin *req)
 {
@@ -21,13 +28,13 @@ static int am_begin_check(const struct allocmark_begin *req)
 	    req->nr_mailboxes > ALLOCMARK_MAX_MAILBOXES ||
 	    !req->batch || req->batch > ALLOCMARK_MAX_BATCH ||
 	    !req->nr_tags || req->nr_tags > ALLOCMARK_MAX_TAGS ||
-	    req->flags || req->reserved)
+	    req->flags & ~ALLOCMARK_BEGIN_FLAGS)
 		return -EINVAL;
 	for (i = 0; i < ALLOCMARK_MAX_TAGS; i++) {
 		static const u8 unused[4];
 
 		/* Unused entries are reserved: zero, so they can gain meaning. */
-		if (i < req->nr_tags ? !am_tag_name_valid(req->tags[i]) :
+		if (i < req->nr_tags ? !allocmark_tag_valid(req->tags[i]) :
 		    memcmp(req->tags[i], unused, 4))
 			return -EINVAL;
 	}
@@ -37,7 +44,7 @@ static int am_begin_check(const struct allocmark_begin *req)
 struct am_stream *am_stream_create(const struct allocmark_begin *req)
 {
 	struct am_stream *s;
-	unsigned int i;
+	unsigned int ms;
 	int err;
 
 	err = am_begin_check(req);
@@ -51,13 +58,9 @@ struct am_stream *am_stream_create(const struct allocmark_begin *req)
 	s->batch = req->batch;
 	s->nr_slots = req->nr_slots;
 	s->nr_tags = req->nr_tags;
-	for (i = 0; i < s->nr_tags; i++) {
-		s->tags[i] = am_tag_get(req->tags[i]);
-		if (IS_ERR(s->tags[i])) {
-			err = PTR_ERR(s->tags[i]);
-			goto out_free_stream;
-		}
-	}
+	s->account = req->flags & ALLOCMARK_BEGIN_ACCOUNT;
+	ms = req->handoff_timeout_ms ?: READ_ONCE(handoff_timeout_ms);
+	s->handoff_timeout = ms ? msecs_to_jiffies(ms) : MAX_SCHEDULE_TIMEOUT;
 
 	err = -ENOMEM;
 	s->slots = kvcalloc(s->nr_slots, sizeof(*s->slots), GFP_KERNEL_ACCOUNT);
@@ -100,6 +103,7 @@ void am_stream_destroy(struct am_stream *s, u64 *leaked, u64 *leaked_bytes)
 		if (!b->ptr)
 			continue;
 		am_backend_free(b);
+		am_backend_uncharge(b->foot);
 		am_tag_free(b->tag, b->size, true);
 		(*leaked)++;
 		*leaked_bytes += b->size;

@@ -1,64 +1,62 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The pool tag table: a fixed array searched only when a stream begins or
- * user space asks, so the hot path holds a pointer and touches atomics only.
+ * The pool tag table of one open file: a fixed array searched only when a
+ * stream begins or user space asks, so the hot path holds a pointer.
  */
-#include <linux/ctype.h>
-#include <linux/err.h>
-#include <linux/spinlock.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
 #include <linux/string.h>
 
 #include "tags.h"
 
-#define AM_TAG_TABLE_SIZE 256
-
-static struct am_tag am_tags[AM_TAG_TABLE_SIZE];
-static unsigned int am_nr_tags;
-static DEFINE_SPINLOCK(am_tags_lock);
-
-bool am_tag_name_valid(const u8 name[4])
+struct am_tag_table *am_tag_table_alloc(void)
 {
-	unsigned int i;
-
-	for (i = 0; i < 4; i++)
-		if (!isprint(name[i]))
-			return false;
-	return true;
+	return kvzalloc(sizeof(struct am_tag_table), GFP_KERNEL_ACCOUNT);
 }
 
-static struct am_tag *am_tag_lookup(const u8 name[4])
+void am_tag_table_free(struct am_tag_table *tt)
+{
+	kvfree(tt);
+}
+
+struct am_tag *am_tag_find(struct am_tag_table *tt, const u8 name[4])
 {
 	unsigned int i;
 
-	for (i = 0; i < am_nr_tags; i++)
-		if (!memcmp(am_tags[i].name, name, 4))
-			return &am_tags[i];
+	for (i = 0; i < tt->nr; i++)
+		if (!memcmp(tt->tag[i].name, name, 4))
+			return &tt->tag[i];
 	return NULL;
 }
 
-struct am_tag *am_tag_get(const u8 name[4])
+int am_tag_room(struct am_tag_table *tt, const u8 names[][4], unsigned int n)
 {
-	struct am_tag *t;
+	unsigned int i, j, fresh = 0;
 
-	spin_lock(&am_tags_lock);
-	t = am_tag_lookup(name);
-	if (!t && am_nr_tags < AM_TAG_TABLE_SIZE) {
-		t = &am_tags[am_nr_tags];
-		memcpy(t->name, name, 4);
-		am_nr_tags++;
+	for (i = 0; i < n; i++) {
+		if (am_tag_find(tt, names[i]))
+			continue;
+		/* A name repeated within the request counts once. */
+		for (j = 0; j < i && memcmp(names[j], names[i], 4); j++)
+			;
+		if (j == i)
+			fresh++;
 	}
-	spin_unlock(&am_tags_lock);
-	return t ? t : ERR_PTR(-ENOSPC);
+	return tt->nr + fresh <= ALLOCMARK_MAX_FILE_TAGS ? 0 : -ENOSPC;
 }
 
-struct am_tag *am_tag_find(const u8 name[4])
+void am_tag_register(struct am_tag_table *tt, const u8 names[][4],
+		     unsigned int n, struct am_tag **out)
 {
-	struct am_tag *t;
+	unsigned int i;
 
-	spin_lock(&am_tags_lock);
-	t = am_tag_lookup(name);
-	spin_unlock(&am_tags_lock);
-	return t;
+	for (i = 0; i < n; i++) {
+		out[i] = am_tag_find(tt, names[i]);
+		if (out[i])
+			continue;
+		out[i] = &tt->tag[tt->nr++];
+		memcpy(out[i]->name, names[i], 4);
+	}
 }
 
 void am_tag_read(struct am_tag *t, struct allocmark_tag_stats *out)

@@ -1,30 +1,46 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Pool tags: the poolmon view. Allocations, frees, leaks, live and peak bytes
- * per four-character tag, shared by every stream since the module loaded.
+ * per four-character tag, in a table each open file owns.
  */
 #ifndef ALLOCMARK_TAGS_H
 #define ALLOCMARK_TAGS_H
 
 #include <linux/atomic.h>
+#include <linux/cache.h>
 #include <linux/types.h>
 
 #include "allocmark_uapi.h"
 
+/*
+ * Each tag's counters are written by every thread allocating under it:
+ * one cache line per tag, so two tags never share one.
+ */
 struct am_tag {
-	u8 name[4];
 	atomic64_t allocs;
 	atomic64_t frees;
 	atomic64_t leaks;
 	atomic64_t live_blocks;
 	atomic64_t live_bytes;
 	atomic64_t peak_bytes;
+	u8 name[4];
+} ____cacheline_aligned_in_smp;
+
+/* The tags of one open file; its lock (am_file.lock) guards nr. */
+struct am_tag_table {
+	unsigned int nr;
+	struct am_tag tag[ALLOCMARK_MAX_FILE_TAGS];
 };
 
-bool am_tag_name_valid(const u8 name[4]);
-/* Find or add a tag; ERR_PTR(-ENOSPC) when the table is full. */
-struct am_tag *am_tag_get(const u8 name[4]);
-struct am_tag *am_tag_find(const u8 name[4]);
+struct am_tag_table *am_tag_table_alloc(void);
+void am_tag_table_free(struct am_tag_table *tt);
+
+/* Tags among names[0..n) the table does not hold yet: -ENOSPC if no room. */
+int am_tag_room(struct am_tag_table *tt, const u8 names[][4], unsigned int n);
+/* Find or add each name (am_tag_room said there is room). */
+void am_tag_register(struct am_tag_table *tt, const u8 names[][4],
+		     unsigned int n, struct am_tag **out);
+struct am_tag *am_tag_find(struct am_tag_table *tt, const u8 name[4]);
 void am_tag_read(struct am_tag *t, struct allocmark_tag_stats *out);
 
 /* A resized block keeps its tag; only the live bytes move. */

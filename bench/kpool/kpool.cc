@@ -45,6 +45,19 @@ bool ParseKpoolBackend(std::string_view name, KpoolBackend* out) {
   return false;
 }
 
+KpoolRefusal CheckKpoolOps(const allocmark_begin& stream, std::uint64_t max_size,
+                           std::span<const Op> ops) {
+  KpoolRefusal r;
+  for (; r.index < ops.size(); ++r.index) {
+    allocmark_op op;
+    std::memcpy(&op, &ops[r.index], sizeof(op));
+    r.fault = allocmark_op_check(&op, stream.nr_slots, stream.nr_tags,
+                                 max_size);
+    if (r.fault != ALLOCMARK_FAULT_NONE) break;
+  }
+  return r;
+}
+
 KpoolDevice::~KpoolDevice() {
   if (fd_ >= 0) close(fd_);
 }
@@ -60,12 +73,21 @@ IdentityReport KpoolDevice::Open() {
   }
   version_ = {};
   version_.size = sizeof(version_);
+  version_.max_size = reinterpret_cast<std::uintptr_t>(max_size_);
+  version_.max_size_len = ALLOCMARK_NR_BACKENDS;
   if (const int rc = Ioctl(fd_, ALLOCMARK_IOC_VERSION, &version_); rc < 0) {
+    // A driver of ABI 2 or older reads this struct's new fields as an
+    // unknown non-zero tail.
     r.detail = std::string("VERSION ioctl failed: ") + std::strerror(-rc) +
-               " (is " ALLOCMARK_DEVICE " the allocmark driver?)";
+               (rc == -E2BIG ? " (a driver older than ABI 3)"
+                             : " (is " ALLOCMARK_DEVICE
+                               " the allocmark driver?)") +
+               "; reload the driver built from this tree";
     return r;
   }
-  if (version_.abi_version != ALLOCMARK_ABI_VERSION) {
+  if (version_.abi_version != ALLOCMARK_ABI_VERSION ||
+      version_.op_size != sizeof(Op) ||
+      version_.hist_buckets != ALLOCMARK_HIST_BUCKETS) {
     r.detail = "driver ABI " + std::to_string(version_.abi_version) +
                ", this build needs " + std::to_string(ALLOCMARK_ABI_VERSION) +
                ": reload the driver built from this tree (`sudo scripts/driver "
@@ -75,8 +97,10 @@ IdentityReport KpoolDevice::Open() {
   }
   r.ok = true;
   r.detail = "driver ABI " + std::to_string(version_.abi_version) +
-             " matches; get_cycles() at " + std::to_string(version_.tick_khz) +
-             " kHz";
+             " matches; TSC at " + std::to_string(version_.tick_khz) + " kHz" +
+             ((version_.status & ALLOCMARK_STATUS_INIT_ON_ALLOC) != 0
+                  ? "; init_on_alloc is on: allocation times include zeroing"
+                  : "");
   return r;
 }
 
@@ -87,14 +111,16 @@ int KpoolDevice::Begin(const allocmark_begin& request) {
 }
 
 int KpoolDevice::Replay(int stream, const Op* ops, std::uint64_t n,
-                        std::uint64_t* done) {
+                        std::uint64_t* done, std::uint32_t* fault) {
   allocmark_replay r{};
   r.size = sizeof(r);
   r.stream = static_cast<std::uint32_t>(stream);
   r.ops = reinterpret_cast<std::uintptr_t>(ops);
   r.nr_ops = n;
+  r.op_size = sizeof(Op);
   const int rc = Ioctl(fd_, ALLOCMARK_IOC_REPLAY, &r);
   *done = r.done;
+  if (fault != nullptr) *fault = r.fault;
   return rc < 0 ? rc : 0;
 }
 
@@ -105,7 +131,9 @@ int KpoolDevice::End(int stream, allocmark_end* out, KpoolHistograms* hist) {
   out->hist = reinterpret_cast<std::uintptr_t>(hist);
   out->hist_bytes = hist != nullptr ? sizeof(*hist) : 0;
   const int rc = Ioctl(fd_, ALLOCMARK_IOC_END, out);
-  return rc < 0 ? rc : 0;
+  if (rc < 0) return rc;
+  // hist_bytes is a capacity: a driver with another layout fills less.
+  return out->hist_filled == out->hist_bytes ? 0 : -EPROTO;
 }
 
 int KpoolDevice::TagStats(const char (&tag)[4], allocmark_tag_stats* out) {

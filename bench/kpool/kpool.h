@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "allocators/allocator.h"
 #include "bench/spec/op.h"
+#include "driver/allocmark_opcheck.h"
 #include "driver/allocmark_uapi.h"
 
 namespace allocmark {
@@ -30,6 +32,16 @@ inline constexpr const char* kKpoolLoadHint =
     "load the driver with `sudo scripts/driver load` (needs this kernel's "
     "headers), or run inside the VM with `allocmark run --vm`";
 
+/// The first op of `ops` the driver would refuse for a reason it can tell
+/// from the op alone (driver/allocmark_opcheck.h, the driver's own check),
+/// or fault == ALLOCMARK_FAULT_NONE when there is none.
+struct KpoolRefusal {
+  std::uint64_t index = 0;
+  std::uint32_t fault = ALLOCMARK_FAULT_NONE;
+};
+KpoolRefusal CheckKpoolOps(const allocmark_begin& stream, std::uint64_t max_size,
+                           std::span<const Op> ops);
+
 /// Histogram buffer END fills: [ALLOCMARK_NR_TIMED][ALLOCMARK_HIST_BUCKETS].
 struct KpoolHistograms {
   std::uint64_t counts[ALLOCMARK_NR_TIMED][ALLOCMARK_HIST_BUCKETS];
@@ -45,20 +57,23 @@ class KpoolDevice {
   KpoolDevice& operator=(const KpoolDevice&) = delete;
   ~KpoolDevice();
 
-  /// Opens the device and queries its version. The report says what was
-  /// found (ABI, tick rate) or why the device cannot be used and what
-  /// loads it; ok only when the ABI version is this build's.
+  /// Opens the device and negotiates the ABI: VERSION (sized by this build,
+  /// accepted by any driver of ABI 3 on) must say ABI 3, this op record
+  /// and histogram layout. The report says what was found (ABI, tick rate,
+  /// whether allocations are zeroed) or why the device cannot be used.
   IdentityReport Open();
 
   const allocmark_version& version() const { return version_; }
   std::uint64_t MaxSize(KpoolBackend b) const {
-    return version_.max_size[static_cast<std::uint32_t>(b)];
+    return max_size_[static_cast<std::uint32_t>(b)];
   }
 
   /// Returns the stream id (> 0) or -errno.
   int Begin(const allocmark_begin& request);
-  /// Replays n ops in the calling thread; *done = ops that took effect.
-  int Replay(int stream, const Op* ops, std::uint64_t n, std::uint64_t* done);
+  /// Replays n ops in the calling thread; *done = ops that took effect,
+  /// *fault (if given) the driver's reason for refusing the next one.
+  int Replay(int stream, const Op* ops, std::uint64_t n, std::uint64_t* done,
+             std::uint32_t* fault = nullptr);
   /// Frees what the stream left (leaks), fills *out and hist, drops it.
   int End(int stream, allocmark_end* out, KpoolHistograms* hist);
   /// The poolmon view of one tag since the module was loaded.
@@ -67,6 +82,7 @@ class KpoolDevice {
  private:
   int fd_ = -1;
   allocmark_version version_{};
+  std::uint64_t max_size_[ALLOCMARK_NR_BACKENDS] = {};
 };
 
 }  // namespace allocmark

@@ -228,8 +228,26 @@ KernelCell RunKernelCell(KpoolDevice& dev, KpoolBackend backend,
         if (stop.load(std::memory_order_acquire)) break;
         const Op* ops = buffers[t].data();
         std::uint64_t done = 0;
+        std::uint32_t fault = ALLOCMARK_FAULT_NONE;
+        // The driver's own stateless check first: an op it would refuse
+        // fails the cell here, with the driver's reason, before the chunk.
+        if (const KpoolRefusal bad = CheckKpoolOps(
+                begin, dev.MaxSize(backend), {ops, filled[t]});
+            bad.fault != ALLOCMARK_FAULT_NONE) {
+          r.failed = true;
+          const Op& op = ops[bad.index];
+          std::snprintf(r.error, sizeof(r.error),
+                        "op kind %d slot %u arg %llu refused before REPLAY: "
+                        "%s",
+                        static_cast<int>(op.kind), op.slot,
+                        static_cast<unsigned long long>(op.arg),
+                        allocmark_fault_name(bad.fault));
+          stop.store(true, std::memory_order_release);
+          sync.arrive_and_wait();
+          continue;
+        }
         const std::uint64_t t0 = TscClock::Now();
-        const int rc = dev.Replay(kt.stream, ops, filled[t], &done);
+        const int rc = dev.Replay(kt.stream, ops, filled[t], &done, &fault);
         const std::uint64_t t1 = TscClock::Now();
         kt.ioctl_ticks += t1 - t0;
         r.last_start_ticks = t0;
@@ -240,9 +258,10 @@ KernelCell RunKernelCell(KpoolDevice& dev, KpoolBackend backend,
           r.failed = true;
           const Op& bad = ops[done];
           std::snprintf(r.error, sizeof(r.error),
-                        "REPLAY: %s at op kind %d slot %u arg %llu",
+                        "REPLAY: %s at op kind %d slot %u arg %llu (%s)",
                         Errno(rc).c_str(), static_cast<int>(bad.kind), bad.slot,
-                        static_cast<unsigned long long>(bad.arg));
+                        static_cast<unsigned long long>(bad.arg),
+                        allocmark_fault_name(fault));
           stop.store(true, std::memory_order_release);
         }
         sync.arrive_and_wait();  // chunk done
@@ -332,7 +351,9 @@ void AddKernelFacts(json& j, const KernelCell& kc, const WorkerContext& ctx,
   const CellMeasurement& m = kc.m;
   allocmark_kind_stats merged[ALLOCMARK_NR_TIMED] = {};
   std::uint64_t leaked_blocks = 0, leaked_bytes = 0, ioctl_ticks = 0;
+  std::uint64_t clamped = 0;
   for (const KernelThread& kt : kc.threads) {
+    clamped += kt.end.clamped;
     for (int k = 0; k < ALLOCMARK_NR_TIMED; ++k) {
       merged[k].count += kt.end.kinds[k].count;
       merged[k].sum += kt.end.kinds[k].sum;
@@ -437,6 +458,9 @@ void AddKernelFacts(json& j, const KernelCell& kc, const WorkerContext& ctx,
       {"abi_version", dev.version().abi_version},
       {"tick_khz", dev.version().tick_khz},
       {"max_block_bytes", dev.MaxSize(backend)},
+      {"init_on_alloc",
+       (dev.version().status & ALLOCMARK_STATUS_INIT_ON_ALLOC) != 0},
+      {"clamped_groups", clamped},
       {"batch", batch},
       {"ticks_to_ns",
        dev.version().tick_khz != 0
