@@ -1,27 +1,37 @@
-// Whether this test binary (and so the whole build) runs under a sanitizer,
-// for the few cases whose figures a sanitizer changes; each skips, saying why.
+// Which sanitizer, if any, this test binary (and so the whole build) runs
+// under, for the few cases whose figures a sanitizer changes.
 #pragma once
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define ALLOCMARK_SANITIZED 1
+#if defined(__SANITIZE_ADDRESS__)
+#define ALLOCMARK_ASAN 1
+#elif defined(__SANITIZE_THREAD__)
+#define ALLOCMARK_TSAN 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define ALLOCMARK_SANITIZED 1
+#if __has_feature(address_sanitizer)
+#define ALLOCMARK_ASAN 1
+#elif __has_feature(thread_sanitizer)
+#define ALLOCMARK_TSAN 1
 #endif
 #endif
 
 namespace allocmark::testing {
 
-#ifdef ALLOCMARK_SANITIZED
-inline constexpr bool kSanitized = true;
+#ifdef ALLOCMARK_ASAN
+inline constexpr bool kAddressSanitized = true;
 #else
-inline constexpr bool kSanitized = false;
+inline constexpr bool kAddressSanitized = false;
 #endif
+#ifdef ALLOCMARK_TSAN
+inline constexpr bool kThreadSanitized = true;
+#else
+inline constexpr bool kThreadSanitized = false;
+#endif
+inline constexpr bool kSanitized = kAddressSanitized || kThreadSanitized;
 
 }  // namespace allocmark::testing
 
 // GTEST_SKIP()s the current test in sanitizer builds with `why` (a string
-// literal): what the sanitizer changes that the test measures.
+// literal): what the sanitizer changes that the test measures or needs.
 #define ALLOCMARK_SKIP_IF_SANITIZED(why)            \
   do {                                              \
     if (::allocmark::testing::kSanitized) {         \
