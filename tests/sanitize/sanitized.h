@@ -2,6 +2,8 @@
 // under, for the few cases whose figures a sanitizer changes.
 #pragma once
 
+#include <string>
+
 #if defined(__SANITIZE_ADDRESS__)
 #define ALLOCMARK_ASAN 1
 #elif defined(__SANITIZE_THREAD__)
@@ -27,6 +29,26 @@ inline constexpr bool kThreadSanitized = true;
 inline constexpr bool kThreadSanitized = false;
 #endif
 inline constexpr bool kSanitized = kAddressSanitized || kThreadSanitized;
+
+// A comma-separated adapter list as a test names it, with the malloc
+// replacements swapped for adapters a sanitizer build has, since it builds
+// none of those (ALLOCMARK_SANITIZE_ADAPTERS): mimalloc -> lookaside,
+// jemalloc -> tbb. Unchanged in other builds.
+inline std::string StandIn(const std::string& adapters) {
+  if (!kSanitized) return adapters;
+  std::string out;
+  std::size_t start = 0;
+  while (start <= adapters.size()) {
+    std::size_t comma = adapters.find(',', start);
+    if (comma == std::string::npos) comma = adapters.size();
+    std::string name = adapters.substr(start, comma - start);
+    if (name == "mimalloc") name = "lookaside";
+    if (name == "jemalloc") name = "tbb";
+    out += (out.empty() ? "" : ",") + name;
+    start = comma + 1;
+  }
+  return out;
+}
 
 }  // namespace allocmark::testing
 
