@@ -156,8 +156,9 @@ TEST(CacheLocality, LinesSpannedNeverBelowIdealForAnyAdapter) {
 // The geometry is always given: VMs of this machine class expose no cache
 // geometry in sysfs (and a wrong one through CPUID), and valgrind's own
 // detection misreads the LLC.
-// Sanitizer builds: valgrind cannot run an instrumented worker, whose
-// runtime needs its shadow memory at fixed addresses valgrind keeps for itself.
+// Sanitizer builds: valgrind preloads its own library ahead of the runtime,
+// and ASan then refuses to start ("ASan runtime does not come first in
+// initial library list"); valgrind does not support TSan either.
 constexpr const char* kNoSimUnderSanitizer =
     "callgrind cannot run a sanitizer-instrumented worker";
 
