@@ -8,6 +8,7 @@
 #include <string>
 
 #include "tests/integration/command.h"
+#include "tests/sanitize/sanitized.h"
 
 namespace allocmark {
 namespace {
@@ -46,10 +47,11 @@ const json* FindTag(const json& cell, const std::string& tag) {
 // Batches of 100 x 1000 B then 50 x 3000 B, 1000 ops each: per thread
 // 5 + 10 full cycles, so the peak is exactly max(100000, 150000).
 TEST(Memory, KnownScheduleGivesExactPeaksAndATimeline) {
-  const json doc = RunCli("--allocators system,jemalloc,mimalloc --workloads " +
-                              kSrc + "/tests/integration/memory-schedule.json" +
-                              " --threads 1 --sample-ms 1",
-                          0);
+  const json doc = RunCli(
+      "--allocators " + testing::StandIn("system,jemalloc,mimalloc") +
+          " --workloads " + kSrc + "/tests/integration/memory-schedule.json" +
+          " --threads 1 --sample-ms 1",
+      0);
   for (const json& c : doc["cells"]) {
     SCOPED_TRACE(c["allocator"].get<std::string>());
     ASSERT_EQ(c["status"], "ok") << c.dump();
@@ -140,19 +142,21 @@ TEST(Memory, FragLeavesRssFarAboveLiveForSystemMalloc) {
 
 TEST(Memory, LeakCheckFailsOnlyTheLeakingCell) {
   // Declared leaks pass.
-  const json clean = RunCli("--allocators system,mimalloc --workloads " + kSrc +
-                                "/tests/integration/leaky.json --threads 2",
-                            0);
+  const json clean = RunCli(
+      "--allocators " + testing::StandIn("system,mimalloc") + " --workloads " +
+          kSrc + "/tests/integration/leaky.json --threads 2",
+      0);
   for (const json& c : clean["cells"]) {
     EXPECT_EQ(c["status"], "ok") << c["reason"];
     EXPECT_EQ(c["leak"]["declared_blocks"], 10);
   }
   // The test fault makes system's thread 0 skip its last 3 frees.
   const std::string path = TempPath("leak.json");
-  const CommandResult r = RunCommand(
-      "ALLOCMARK_TEST_FAULT=leak:system " + kCli +
-      " run --quiet --tags --allocators system,mimalloc --workloads " + kSrc +
-      "/tests/integration/leaky.json --threads 2 --out " + path);
+  const CommandResult r =
+      RunCommand("ALLOCMARK_TEST_FAULT=leak:system " + kCli +
+                 " run --quiet --tags --allocators " +
+                 testing::StandIn("system,mimalloc") + " --workloads " + kSrc +
+                 "/tests/integration/leaky.json --threads 2 --out " + path);
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   const json leak = json::parse(ReadAll(path));
   for (const json& c : leak["cells"]) {

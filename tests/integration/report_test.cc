@@ -10,6 +10,7 @@
 #include <string>
 
 #include "tests/integration/command.h"
+#include "tests/sanitize/sanitized.h"
 
 namespace allocmark {
 namespace {
@@ -29,13 +30,13 @@ std::string TempPath(const std::string& name) {
 
 // One small quick-profile run shared by the tests: two allocators, a
 // fixed-size and a realloc workload, 1 and 2 threads, 3 repetitions.
+const std::string kOther = testing::StandIn("mimalloc");
 const std::string& QuickRun() {
   static const std::string path = [] {
     const std::string p = TempPath("quick.json");
     const CommandResult r = RunCommand(
-        kCli +
-        " run --quiet --profile quick --allocators system,mimalloc "
-        "--workloads fixed-64,realloc-grow --threads 1,2 --repetitions 3 "
+        kCli + " run --quiet --profile quick --allocators system," + kOther +
+        " --workloads fixed-64,realloc-grow --threads 1,2 --repetitions 3 "
         "--out " +
         p);
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -120,7 +121,7 @@ void ChecksCompareCliTwofoldSlowdownExitsOneAndNamesTheCell() {
       c["repetition"] = rep;
       c["ns_per_op"] = c["ns_per_op"].get<double>() * (1 + 0.01 * rep);
       cells.push_back(c);
-      if (c["allocator"] == "mimalloc" && c["workload"] == "fixed-64" &&
+      if (c["allocator"] == kOther && c["workload"] == "fixed-64" &&
           c["threads"] == 1)
         c["ns_per_op"] = c["ns_per_op"].get<double>() * 2;
       slow_cells.push_back(c);
@@ -133,7 +134,7 @@ void ChecksCompareCliTwofoldSlowdownExitsOneAndNamesTheCell() {
   std::ofstream(b) << slow.dump();
   CommandResult r = RunCommand(kCli + " compare " + a + " " + b);
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
-  EXPECT_NE(r.out.find("regression: mimalloc/fixed-64/1t ns_per_op"),
+  EXPECT_NE(r.out.find("regression: " + kOther + "/fixed-64/1t ns_per_op"),
             std::string::npos)
       << r.out;
   r = RunCommand(kCli + " compare --format markdown " + a + " " + a);

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "tests/integration/command.h"
+#include "tests/sanitize/sanitized.h"
 
 namespace allocmark {
 namespace {
@@ -57,8 +58,9 @@ TEST(WorkloadReplay, EveryWorkloadReplaysWithContentChecks) {
 // rounds on fresh threads and still finish every op.
 TEST(WorkloadReplay, RespawningWorkloadsAreIdenticalAcrossProcesses) {
   std::string digest;
-  for (const char* adapter : {"system", "mimalloc", "system"}) {
-    const std::string out = TempPath(std::string(adapter) + ".json");
+  for (const std::string adapter :
+       {"system", testing::StandIn("mimalloc"), "system"}) {
+    const std::string out = TempPath(adapter + ".json");
     const CommandResult r = RunCommand(
         kCli + " run --quiet --no-latency --allocators " + adapter +
         " --workloads mstress --threads 2 --ops 5000 --repetitions 1 --out " +
