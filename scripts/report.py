@@ -41,28 +41,90 @@ def dig(d, *path):
     return d
 
 
+def _figure(c, path, label, required):
+    v = dig(c, *path)
+    if v is None:
+        state = "is null" if dig(c, *path[:-1]) is not None and path[-1] in dig(c, *path[:-1]) \
+            else "is missing"
+        return f"{label} {state} (an ok cell needs a number)" if required else None
+    if num(v) is None or v < 0:
+        return f"{label} is {json.dumps(v)[:40]}, expected a number >= 0 or null"
+    return None
+
+
+def cell_problem(c):
+    """What is wrong with one cell for a reader, or None: the same checks as
+    the C++ readers' CheckResultsDocument (bench/report/compare.cc)."""
+    if not isinstance(c, dict):
+        return "is not an object"
+    if not (isinstance(c.get("allocator"), str) and isinstance(c.get("workload"), str)
+            and isinstance(c.get("threads"), int) and not isinstance(c.get("threads"), bool)
+            and isinstance(c.get("status"), str)):
+        return "lacks allocator, workload, threads or status"
+    if not 1 <= c["threads"] <= 1 << 20:
+        return f"threads {c['threads']} is not a thread count"
+    if c["status"] not in ("ok", "failed", "skipped"):
+        return f"status {json.dumps(c['status'])} is not ok, failed or skipped"
+    for key in ("latency", "memory", "cache", "timing"):
+        if c.get(key) is not None and not isinstance(c[key], dict):
+            return f"{key} is {json.dumps(c[key])[:40]}, expected an object or null"
+    for key in ("reason", "stream_digest"):
+        if c.get(key) is not None and not isinstance(c[key], str):
+            return f"{key} is {json.dumps(c[key])[:40]}, expected a string or null"
+    for side in ("alloc", "free"):
+        v = dig(c, "latency", side)
+        if v is not None and not isinstance(v, dict):
+            return f"latency.{side} is not an object"
+    checks = [(("ns_per_op",), "ns_per_op", c["status"] == "ok"),
+              (("mops_per_s",), "mops_per_s", False),
+              (("wall_ns",), "wall_ns", False),
+              (("ops",), "ops", False),
+              (("latency", "alloc", "p99_ns"), "latency.alloc.p99_ns", False),
+              (("latency", "free", "p99_ns"), "latency.free.p99_ns", False),
+              (("memory", "peak_rss_bytes"), "memory.peak_rss_bytes", False),
+              (("cache", "events", "instructions"), "cache.events.instructions", False)]
+    for path, label, required in checks:
+        p = _figure(c, path, label, required)
+        if p:
+            return p
+    return None
+
+
 def load(path):
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            raw = f.read()
     except OSError as e:
         raise BadInput(f"{path}: cannot read: {e.strerror}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(f"{path}: not UTF-8 text: not an allocmark results document")
     if not text.strip():
         raise BadInput(f"{path}: the file is empty")
     try:
         doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise BadInput(f"{path}: not valid JSON ({e})")
+    except (ValueError, RecursionError) as e:
+        raise BadInput(f"{path}: not valid JSON ({str(e).splitlines()[0][:100]})")
     if not isinstance(doc, dict) or "schema_version" not in doc:
         raise BadInput(f"{path}: not an allocmark results document (no schema_version)")
-    if doc["schema_version"] != 1:
-        raise BadInput(f"{path}: schema_version {doc['schema_version']} is not supported (this report reads 1)")
+    if doc["schema_version"] != 1 or isinstance(doc["schema_version"], bool):
+        raise BadInput(f"{path}: schema_version {json.dumps(doc['schema_version'])[:40]} "
+                       "is not supported (this report reads 1)")
+    for key in ("context", "run"):
+        if key in doc and not isinstance(doc[key], dict):
+            raise BadInput(f"{path}: {key} is {json.dumps(doc[key])[:40]}, expected an object")
+    if "adapters" in doc and not isinstance(doc["adapters"], list):
+        raise BadInput(f"{path}: adapters is not an array")
     cells = doc.get("cells")
     if not isinstance(cells, list) or not cells:
         raise BadInput(f"{path}: no cells: the run is empty")
-    for c in cells:
-        if not isinstance(c, dict) or not all(k in c for k in ("allocator", "workload", "threads", "status")):
-            raise BadInput(f"{path}: a cell lacks allocator, workload, threads or status")
+    for i, c in enumerate(cells):
+        problem = cell_problem(c)
+        if problem:
+            where = f" ({c['allocator']}/{c['workload']})" if isinstance(c, dict) and \
+                isinstance(c.get("allocator"), str) and isinstance(c.get("workload"), str) else ""
+            raise BadInput(f"{path}: cells[{i}]{where}: {problem}")
     if not any(c["status"] == "ok" for c in cells):
         raise BadInput(f"{path}: no cell ran ok; nothing to chart")
     return doc
@@ -406,12 +468,24 @@ def main(argv):
     ap.add_argument("-o", "--out", required=True, help="output directory")
     args = ap.parse_args(argv)
     try:
-        docs = [load(p) for p in args.results]
-        if os.path.exists(args.out) and not os.path.isdir(args.out):
-            raise BadInput(f"{args.out}: exists and is not a directory")
+        return draw(args)
     except BadInput as e:
         print(f"allocmark: {e}", file=sys.stderr)
         return 2
+    except OSError as e:
+        # An unwritable -o, a full disk: one line naming the file.
+        print(f"allocmark: {e.filename or args.out}: {e.strerror}", file=sys.stderr)
+        return 2
+    except Exception as e:  # noqa: BLE001 -- one line instead of a traceback
+        print(f"allocmark: report failed on {', '.join(args.results)}: "
+              f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", file=sys.stderr)
+        return 2
+
+
+def draw(args):
+    docs = [load(p) for p in args.results]
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise BadInput(f"{args.out}: exists and is not a directory")
     import matplotlib
     matplotlib.use("Agg")
     matplotlib.rcParams["svg.hashsalt"] = "allocmark"  # reproducible SVG ids

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -25,5 +26,15 @@ Command AddMicroCommand(CLI::App& app);
 std::string BinDir();
 /// Prints "allocmark: <msg>" and exits with 2 (bad input).
 [[noreturn]] void BadInput(const std::string& msg);
+
+/// Parses a decimal integer in [lo, hi]: digits only (no sign, blank, hex or
+/// exponent), no overflow. Anything else is BadInput naming `flag`, so `-5`
+/// never wraps to 2^64 - 5 and `99999999999999999999` never saturates.
+std::uint64_t ParseCount(const std::string& flag, const std::string& text,
+                         std::uint64_t lo, std::uint64_t hi);
+
+/// Parses seconds: a finite decimal number in (0, hi]; nan and inf refused.
+double ParseSeconds(const std::string& flag, const std::string& text,
+                    double hi);
 
 }  // namespace allocmark

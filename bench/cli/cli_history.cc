@@ -15,10 +15,10 @@ struct HistoryArgs {
   std::string db = "results/history.sqlite";
   std::string results;
   std::string label;
-  int limit = 0;
+  std::string limit;  // text: parsed strictly, "-1" is refused
+  std::string threads_text;
   std::string metric = "ns_per_op";
   std::string workload;
-  unsigned threads = 0;
 };
 
 int Add(const HistoryArgs& a) {
@@ -40,9 +40,13 @@ int Add(const HistoryArgs& a) {
 }
 
 int Show(const HistoryArgs& a) {
+  const int limit =
+      a.limit.empty()
+          ? 0
+          : static_cast<int>(ParseCount("--limit", a.limit, 1, 1000000000));
   try {
     const History h = History::Open(a.db, /*write=*/false);
-    std::cout << FormatRuns(h.Runs(a.limit));
+    std::cout << FormatRuns(h.Runs(limit));
   } catch (const ResultsError& e) {
     BadInput(e.what());
   }
@@ -50,9 +54,13 @@ int Show(const HistoryArgs& a) {
 }
 
 int Trend(const HistoryArgs& a) {
+  const unsigned threads = a.threads_text.empty()
+                               ? 0
+                               : static_cast<unsigned>(ParseCount(
+                                     "--threads", a.threads_text, 1, 1u << 20));
   try {
     const History h = History::Open(a.db, /*write=*/false);
-    std::cout << FormatTrend(h.Trend(a.metric, a.workload, a.threads), a.metric,
+    std::cout << FormatTrend(h.Trend(a.metric, a.workload, threads), a.metric,
                              a.workload);
   } catch (const ResultsError& e) {
     BadInput(e.what());
@@ -82,7 +90,7 @@ Command AddHistoryCommand(CLI::App& app) {
                     "ns_per_op | mops_per_s | alloc_p99 | free_p99 | peak_rss "
                     "| instructions_per_op");
   trend->add_option("--workload", args->workload, "workload name")->required();
-  trend->add_option("--threads", args->threads, "only this thread count");
+  trend->add_option("--threads", args->threads_text, "only this thread count");
   trend->add_option("--db", args->db, "history database");
   return {cmd, [args, add, show] {
             if (add->parsed()) return Add(*args);

@@ -1,6 +1,7 @@
 // main() of `allocmark`: assembles the subcommands (one file each) and maps
 // bad usage to one line on stderr and exit code 2.
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -19,6 +20,45 @@ std::string BinDir() {
 void BadInput(const std::string& msg) {
   std::fprintf(stderr, "allocmark: %s\n", msg.c_str());
   std::exit(2);
+}
+
+std::uint64_t ParseCount(const std::string& flag, const std::string& text,
+                         std::uint64_t lo, std::uint64_t hi) {
+  const std::string range = " (expected an integer in [" + std::to_string(lo) +
+                            ", " + std::to_string(hi) + "])";
+  if (text.empty()) BadInput(flag + ": empty value" + range);
+  std::uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') BadInput(flag + ": '" + text + "'" + range);
+    const std::uint64_t digit = static_cast<std::uint64_t>(c - '0');
+    if (v > (UINT64_MAX - digit) / 10)
+      BadInput(flag + ": '" + text + "' is out of range" + range);
+    v = v * 10 + digit;
+  }
+  if (v < lo || v > hi)
+    BadInput(flag + ": '" + text + "' is out of range" + range);
+  return v;
+}
+
+double ParseSeconds(const std::string& flag, const std::string& text,
+                    double hi) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", hi);
+  const std::string range =
+      " (expected seconds in (0, " + std::string(buf) + "], e.g. 30 or 0.5)";
+  // Plain decimals only: strtod would also take "nan", "inf" and hex.
+  bool digits = false;
+  for (char c : text) {
+    if (c >= '0' && c <= '9')
+      digits = true;
+    else if (c != '.')
+      BadInput(flag + ": '" + text + "'" + range);
+  }
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (!digits || *end != '\0' || !std::isfinite(v) || !(v > 0) || v > hi)
+    BadInput(flag + ": '" + text + "'" + range);
+  return v;
 }
 
 namespace {

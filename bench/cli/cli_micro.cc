@@ -1,6 +1,7 @@
 // `allocmark micro`: runs the Google Benchmark micro suite of each chosen
 // adapter in its own process (allocmark-micro-<name>) and merges their JSON.
 #include <fcntl.h>
+#include <regex.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,6 +62,23 @@ int RunMicro(const std::string& exe, const std::vector<std::string>& flags) {
 }
 
 int Micro(const MicroArgs& args) {
+  if (args.repetitions < 0) BadInput("--repetitions: must be >= 0");
+  // Google Benchmark compiles --benchmark_filter as a POSIX extended regex
+  // and exits 1 on a bad one; refuse it here as the bad input it is.
+  if (!args.filter.empty()) {
+    regex_t re;
+    const int rc = regcomp(&re, args.filter.c_str(), REG_EXTENDED | REG_NOSUB);
+    if (rc != 0) {
+      char msg[128];
+      regerror(rc, &re, msg, sizeof(msg));
+      BadInput("--filter: '" + args.filter +
+               "' is not a valid regular expression (" + msg + ")");
+    }
+    regfree(&re);
+  }
+  if (const std::string err = CheckWritable(args.out); !err.empty())
+    BadInput("--out: cannot write " + args.out + ": " + err);
+
   const std::string bin = BinDir();
   const std::vector<std::string> available = MicroAdapters(bin);
   std::vector<std::string> chosen;
@@ -81,15 +99,11 @@ int Micro(const MicroArgs& args) {
   }
   if (chosen.empty())
     BadInput("micro: no allocmark-micro-* executables in " + bin);
-  if (args.repetitions < 0) BadInput("--repetitions: must be >= 0");
-  if (const std::string err = CheckWritable(args.out); !err.empty())
-    BadInput("--out: cannot write " + args.out + ": " + err);
-
   json merged = {{"context", json::object()}, {"benchmarks", json::array()}};
   json per_adapter = json::object();
   int failed = 0;
   for (const std::string& name : chosen) {
-    const std::string tmp = args.out + ".micro-" + name + ".tmp";
+    const std::string tmp = TempPathBeside(args.out, "micro-" + name);
     std::vector<std::string> flags = {"--benchmark_out=" + tmp,
                                       "--benchmark_out_format=json"};
     if (!args.filter.empty())

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -17,20 +18,29 @@
 #include "bench/runner/catalog.h"
 #include "bench/runner/context.h"
 #include "bench/runner/runner.h"
+#include "bench/runner/worker_process.h"
 
 namespace allocmark {
 namespace {
+
+constexpr std::uint64_t kMaxRepetitions = 1000;
+constexpr double kMaxTimeoutS = 7 * 24 * 3600;
 
 struct RunArgs {
   std::string allocators = "all";
   std::string workloads = "all";
   std::string threads;
-  std::uint32_t repetitions = 0;
+  bool threads_set = false;  // `--threads ''` is an error, not the default
+  std::string repetitions;   // text: parsed strictly (ParseCount)
+  std::uint32_t repetitions_n = 0;
   std::string profile = "default";
   std::string out = "results/latest.json";
+  std::string timeout = "120";
   double timeout_s = 120;
   std::string batch = "auto";
+  std::string ops_text;
   std::uint64_t ops = 0;
+  std::string seed_text;
   std::uint64_t seed = 0;
   bool seed_set = false;
   bool no_latency = false;
@@ -69,9 +79,10 @@ int RunVm(const RunArgs& args, const RunPlan& plan) {
       "--batch",     args.batch};
   if (!args.threads.empty())
     req.guest_args.insert(req.guest_args.end(), {"--threads", args.threads});
-  if (args.repetitions)
-    req.guest_args.insert(req.guest_args.end(),
-                          {"--repetitions", std::to_string(args.repetitions)});
+  if (args.repetitions_n)
+    req.guest_args.insert(
+        req.guest_args.end(),
+        {"--repetitions", std::to_string(args.repetitions_n)});
   if (args.ops)
     req.guest_args.insert(req.guest_args.end(),
                           {"--ops", std::to_string(args.ops)});
@@ -92,7 +103,23 @@ int RunVm(const RunArgs& args, const RunPlan& plan) {
   return RunInVm(req);
 }
 
-int Run(const RunArgs& args) {
+// Numbers are taken as text and parsed strictly: CLI11 would wrap "-5" to
+// 2^64 - 5, saturate an overlong seed and accept "nan" seconds.
+void ParseNumbers(RunArgs& args) {
+  if (args.threads_set && args.threads.empty())
+    BadInput("--threads: empty value (use 1,2,4 or 1..16 or 1..16:1)");
+  if (!args.repetitions.empty())
+    args.repetitions_n = static_cast<std::uint32_t>(
+        ParseCount("--repetitions", args.repetitions, 1, kMaxRepetitions));
+  args.timeout_s = ParseSeconds("--timeout", args.timeout, kMaxTimeoutS);
+  if (!args.ops_text.empty())
+    args.ops = ParseCount("--ops", args.ops_text, 1, kMaxOpsPerThread);
+  if (args.seed_set)
+    args.seed = ParseCount("--seed", args.seed_text, 0, UINT64_MAX);
+}
+
+int Run(RunArgs& args) {
+  ParseNumbers(args);
   RunPlan plan;
   const std::string bin = BinDir();
   try {
@@ -101,11 +128,10 @@ int Run(const RunArgs& args) {
                       "' (accepted: quick, default, full)");
     plan.profile = args.profile;
     plan.threads = ParseThreadList(args.threads.empty() ? "1,2" : args.threads);
-    plan.repetitions = args.repetitions                ? args.repetitions
+    plan.repetitions = args.repetitions_n              ? args.repetitions_n
                        : plan.scale == Scale::kQuick   ? 1
                        : plan.scale == Scale::kDefault ? 3
                                                        : 5;
-    if (args.timeout_s <= 0) throw SpecError("--timeout: must be > 0 seconds");
     if (args.sample_ms > 60000)
       throw SpecError("--sample-ms: expected 0 (off) to 60000 milliseconds");
     plan.sample_ms = args.sample_ms;
@@ -164,6 +190,9 @@ int Run(const RunArgs& args) {
 
   plan.progress = !args.quiet && isatty(STDERR_FILENO);
   const ClockCalibration clock = Calibrate();
+  // From here a SIGINT/SIGTERM/SIGHUP stops the matrix, kills the running
+  // worker and still writes the cells completed so far.
+  InstallStopHandlers();
   const RunOutcome outcome = RunMatrix(plan, clock, MachineContext(clock));
   std::cout << ConsoleTable(outcome.results);
   if (args.tags) std::cout << PoolTagTable(outcome.results);
@@ -176,7 +205,25 @@ int Run(const RunArgs& args) {
   }
   std::printf("%d ok, %d failed, %d skipped; results in %s\n", outcome.cells_ok,
               outcome.cells_failed, outcome.cells_skipped, args.out.c_str());
-  return outcome.cells_failed > 0 ? 1 : 0;
+  if (outcome.interrupted_by != 0) {
+    const char* abbrev = sigabbrev_np(outcome.interrupted_by);
+    std::fprintf(stderr,
+                 "allocmark: interrupted by SIG%s: %zu of %zu cells done, "
+                 "written as incomplete (run.complete = false)\n",
+                 abbrev ? abbrev : "?", outcome.results["cells"].size(),
+                 outcome.cells_planned);
+    return 128 + outcome.interrupted_by;
+  }
+  if (outcome.cells_failed > 0) return 1;
+  // Exit 0 promises something was measured: a run of skipped cells only
+  // (no driver, nothing built) must not pass a CI job.
+  if (outcome.cells_ok == 0) {
+    std::fprintf(stderr,
+                 "allocmark: nothing was measured: all %d cells skipped\n",
+                 outcome.cells_skipped);
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -190,16 +237,19 @@ Command AddRunCommand(CLI::App& app) {
   cmd->add_option("--workloads", run->workloads,
                   "w,... | all | path/to/spec.json");
   cmd->add_option("--threads", run->threads,
-                  "1,2,4 | 1..16 (powers of two) | 1..16:1");
+                  "1,2,4 | 1..16 (powers of two) | 1..16:1")
+      ->each([run](const std::string&) { run->threads_set = true; });
   cmd->add_option("--repetitions", run->repetitions,
                   "repetitions per cell (interleaved)");
   cmd->add_option("--profile", run->profile, "quick | default | full");
   cmd->add_option("--out", run->out, "results JSON (written atomically)");
-  cmd->add_option("--timeout", run->timeout_s,
+  cmd->add_option("--timeout", run->timeout,
                   "seconds before a worker is killed");
   cmd->add_option("--batch", run->batch, "auto | K: ops per timed batch");
-  cmd->add_option("--ops", run->ops, "ops per thread, overriding the profile");
-  cmd->add_option("--seed", run->seed, "stream seed, overriding the spec's")
+  cmd->add_option("--ops", run->ops_text,
+                  "ops per thread, overriding the profile");
+  cmd->add_option("--seed", run->seed_text,
+                  "stream seed, overriding the spec's")
       ->each([run](const std::string&) { run->seed_set = true; });
   cmd->add_flag("--no-latency", run->no_latency,
                 "skip the timed (latency) pass");

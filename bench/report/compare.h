@@ -20,7 +20,13 @@ class ResultsError : public std::runtime_error {
 /// Reads and checks a results document (schema_version 1, cells[] present).
 /// Throws ResultsError naming `path` on any problem.
 nlohmann::json ReadResultsFile(const std::string& path);
+/// Parses and checks the text of a results document (ReadResultsFile without
+/// the file); `name` is used in messages.
+nlohmann::json ParseResultsText(const std::string& text,
+                                const std::string& name);
 /// The same checks on an already parsed document; `name` is used in messages.
+/// Everything a reader (compare, history, export, console) reads is checked
+/// for type and range here, so readers may index it without re-checking.
 void CheckResultsDocument(const nlohmann::json& doc, const std::string& name);
 
 /// One comparable figure of a cell; all are "lower is better".

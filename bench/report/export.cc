@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <map>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include "bench/report/compare.h"
@@ -75,36 +76,60 @@ double MopsPerS(const json& c) {
   return it != c.end() && it->is_number() ? it->get<double>() : NAN;
 }
 
+// Context fields are descriptive and typed loosely across versions: a field
+// of an unexpected type is exported as its default, never thrown on.
+template <class T>
+T Field(const json& obj, const char* key, T fallback) {
+  if (!obj.is_object()) return fallback;
+  auto it = obj.find(key);
+  if (it == obj.end()) return fallback;
+  if constexpr (std::is_same_v<T, std::string>) {
+    return it->is_string() ? it->get<std::string>() : fallback;
+  } else {
+    return it->is_number() ? it->get<T>() : fallback;
+  }
+}
+
 json GbenchContext(const json& results) {
-  const json ctx = results.value("context", json::object());
+  const json none = json::object();
+  const json& ctx = results.contains("context") ? results.at("context") : none;
   json caches = json::array();
-  for (const json& c : ctx.value("caches", json::array())) {
+  const json* listed =
+      ctx.is_object() && ctx.contains("caches") && ctx["caches"].is_array()
+          ? &ctx.at("caches")
+          : nullptr;
+  for (const json& c : listed ? *listed : json::array()) {
     // "32K" -> bytes, the unit Google Benchmark uses.
-    std::string size = c.value("size", "0");
+    std::string size = Field<std::string>(c, "size", "0");
     double bytes = std::strtod(size.c_str(), nullptr);
     if (!size.empty() && (size.back() == 'K' || size.back() == 'k'))
       bytes *= 1024;
     if (!size.empty() && size.back() == 'M') bytes *= 1 << 20;
-    caches.push_back({{"type", c.value("type", "")},
-                      {"level", c.value("level", 0)},
+    if (!(bytes >= 0 && bytes < 1e18)) bytes = 0;
+    caches.push_back({{"type", Field<std::string>(c, "type", "")},
+                      {"level", Field<int>(c, "level", 0)},
                       {"size", static_cast<std::int64_t>(bytes)},
                       {"num_sharing", 0}});
   }
-  const json clock = ctx.value("clock", json::object());
-  return {{"date", ctx.value("date", "")},
-          {"host_name", ctx.value("host", "")},
-          {"executable", "allocmark"},
-          {"num_cpus", ctx.value("cores", 0)},
-          {"mhz_per_cpu",
-           static_cast<int>(clock.value("ticks_per_ns", 0.0) * 1000)},
-          {"cpu_scaling_enabled", false},
-          {"caches", caches},
-          {"load_avg", json::array()},
-          {"library_build_type",
-           ctx.value("build_type", "") == "Debug" ? "debug" : "release"},
-          {"allocmark_git_revision", ctx.value("git_revision", "")},
-          {"allocmark_profile",
-           results.value("run", json::object()).value("profile", "")}};
+  const json clock =
+      ctx.is_object() && ctx.contains("clock") ? ctx.at("clock") : json();
+  double ticks = Field<double>(clock, "ticks_per_ns", 0.0);
+  if (!(ticks >= 0 && ticks < 1e6)) ticks = 0;
+  const json run = results.contains("run") ? results.at("run") : json();
+  return {
+      {"date", Field<std::string>(ctx, "date", "")},
+      {"host_name", Field<std::string>(ctx, "host", "")},
+      {"executable", "allocmark"},
+      {"num_cpus", Field<std::int64_t>(ctx, "cores", 0)},
+      {"mhz_per_cpu", static_cast<int>(ticks * 1000)},
+      {"cpu_scaling_enabled", false},
+      {"caches", caches},
+      {"load_avg", json::array()},
+      {"library_build_type",
+       Field<std::string>(ctx, "build_type", "") == "Debug" ? "debug"
+                                                            : "release"},
+      {"allocmark_git_revision", Field<std::string>(ctx, "git_revision", "")},
+      {"allocmark_profile", Field<std::string>(run, "profile", "")}};
 }
 
 }  // namespace
@@ -120,7 +145,7 @@ json ExportGoogleBenchmark(const json& results) {
     for (const json* c : g.ok) {
       // allocmark measures busy time per thread, not CPU time separately;
       // both fields carry ns/op so compare.py's two columns agree.
-      const double ns = (*c)["ns_per_op"].get<double>();
+      const double ns = CellMetric(*c, "ns_per_op");
       json b = {{"name", name},
                 {"family_index", family},
                 {"per_family_instance_index", 0},
@@ -129,7 +154,7 @@ json ExportGoogleBenchmark(const json& results) {
                 {"repetitions", reps},
                 {"repetition_index", index++},
                 {"threads", std::get<2>(g.key)},
-                {"iterations", c->value("ops", 0)},
+                {"iterations", Field<std::uint64_t>(*c, "ops", 0)},
                 {"real_time", ns},
                 {"cpu_time", ns},
                 {"time_unit", "ns"}};
@@ -205,7 +230,8 @@ json ExportGithubActionBenchmark(const json& results) {
   CheckResultsDocument(results, "results");
   json out = json::array();
   for (const CellGroup& g : OkGroups(results)) {
-    const std::string digest = g.ok[0]->value("stream_digest", "");
+    const std::string digest =
+        Field<std::string>(*g.ok[0], "stream_digest", "");
     auto add = [&](const char* suffix, const char* unit, const Stats& s,
                    double scale) {
       if (s.n == 0) return;

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <map>
@@ -130,13 +131,27 @@ std::string UtcNow() {
   return buf;
 }
 
-// Reads the 16-byte SQLite header; a non-empty file without it is foreign.
-bool LooksLikeSqlite(const std::string& path) {
+// The first 100 bytes of a SQLite file: the magic string, then (offset 68,
+// big-endian) the application_id PRAGMA application_id sets. Read with plain
+// I/O because opening a file with SQLite is already a write: it rolls back a
+// hot -journal and creates -wal/-shm beside a WAL database.
+struct SqliteHeader {
+  bool sqlite = false;
+  std::uint32_t application_id = 0;
+};
+
+SqliteHeader ReadSqliteHeader(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  char header[16] = {};
-  in.read(header, sizeof(header));
-  return in.gcount() == 16 &&
-         std::string(header, 16) == std::string("SQLite format 3\0", 16);
+  unsigned char header[100] = {};
+  in.read(reinterpret_cast<char*>(header), sizeof(header));
+  SqliteHeader h;
+  h.sqlite =
+      in.gcount() >= 16 && std::memcmp(header, "SQLite format 3\0", 16) == 0;
+  if (h.sqlite && in.gcount() == 100)
+    h.application_id = std::uint32_t{header[68]} << 24 |
+                       std::uint32_t{header[69]} << 16 |
+                       std::uint32_t{header[70]} << 8 | header[71];
+  return h;
 }
 
 }  // namespace
@@ -160,10 +175,28 @@ History History::Open(const std::string& path, bool write) {
                        path + ")");
   if (exists && S_ISDIR(st.st_mode))
     throw ResultsError(path + ": is a directory, not a history database");
-  if (exists && st.st_size > 0 && !LooksLikeSqlite(path))
+  if (exists && !S_ISREG(st.st_mode))
     throw ResultsError(path +
-                       ": not a SQLite database (no SQLite header); refusing "
-                       "to touch it: choose another file with --db");
+                       ": not a regular file; refusing to use it as a "
+                       "history database");
+  if (exists && st.st_size > 0) {
+    const SqliteHeader header = ReadSqliteHeader(path);
+    if (!header.sqlite)
+      throw ResultsError(path +
+                         ": not a SQLite database (no SQLite header); refusing "
+                         "to touch it: choose another file with --db");
+    if (header.application_id !=
+        static_cast<std::uint32_t>(kHistoryApplicationId)) {
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), "0x%08x", header.application_id);
+      throw ResultsError(path +
+                         ": a SQLite database but not an allocmark history "
+                         "(application_id " +
+                         buf +
+                         "); refusing to open it: choose another file "
+                         "with --db");
+    }
+  }
   sqlite3* db = nullptr;
   const int flags =
       write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
@@ -176,11 +209,21 @@ History History::Open(const std::string& path, bool write) {
     sqlite3_busy_timeout(db, 10000);
     // quick_check reads every page: a damaged file is reported, not used.
     {
-      Statement check(db, "PRAGMA quick_check", path);
-      const std::string verdict = check.Step() ? check.Text(0) : "no answer";
-      if (verdict != "ok")
+      // One line however many problems quick_check lists.
+      Statement check(db, "PRAGMA quick_check(20)", path);
+      std::string verdict = "no answer";
+      int problems = 0;
+      while (check.Step()) {
+        if (problems++ == 0) verdict = check.Text(0);
+      }
+      if (verdict != "ok") {
+        std::replace(verdict.begin(), verdict.end(), '\n', ' ');
+        if (verdict.size() > 120) verdict = verdict.substr(0, 117) + "...";
+        if (problems > 1)
+          verdict += " and " + std::to_string(problems - 1) + " more";
         throw ResultsError(path + ": the database is corrupt (" + verdict +
                            ")");
+      }
     }
     const std::int64_t app = PragmaInt(db, "application_id", path);
     std::int64_t version = PragmaInt(db, "user_version", path);

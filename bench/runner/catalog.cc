@@ -44,10 +44,13 @@ void Probe(AdapterInfo& info, const std::vector<std::string>& args,
     info.version = j.value("version", "");
     info.library = j.value("library", "");
     info.available = j.value("ok", false);
-    if (!info.available)
+    if (!info.available) {
       info.reason = j.value("detail", "identity check failed");
+      info.refused = true;
+    }
   } catch (const std::exception&) {
     info.reason = "identity probe failed: " + exit.Describe(20);
+    info.refused = true;
   }
 }
 
@@ -175,6 +178,8 @@ std::vector<WorkloadSpec> SelectWorkloads(
       }
     } else if (item.size() > 5 && item.substr(item.size() - 5) == ".json") {
       out.push_back(LoadWorkloadSpec(item));
+      // A user spec may reuse a shipped name; it is only a problem when
+      // both run (the duplicate check below).
     } else if (auto it = all.find(item); it != all.end()) {
       out.push_back(it->second);
     } else {
@@ -183,7 +188,26 @@ std::vector<WorkloadSpec> SelectWorkloads(
                       ", or a path to a .json spec)");
     }
   }
-  return out;
+  // Cells are keyed by workload name (digest check, reports): two different
+  // specs under one name would fail each other's digest check. The same
+  // file twice is just listed twice.
+  std::vector<WorkloadSpec> unique;
+  for (WorkloadSpec& w : out) {
+    bool again = false;
+    for (const WorkloadSpec& u : unique) {
+      if (u.name != w.name) continue;
+      std::error_code ec;
+      if (fs::equivalent(u.path, w.path, ec)) {
+        again = true;
+        break;
+      }
+      throw SpecError("--workloads: two workloads are named '" + w.name +
+                      "' (" + u.path + " and " + w.path +
+                      "); give one of them another \"name\"");
+    }
+    if (!again) unique.push_back(std::move(w));
+  }
+  return unique;
 }
 
 }  // namespace allocmark

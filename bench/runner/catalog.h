@@ -17,6 +17,10 @@ struct AdapterInfo {
   std::string preload;  ///< preload:<lib> cells: the library
   bool available = false;
   std::string reason;  ///< why not available
+  /// The worker ran and refused (identity mismatch, a preload that is not a
+  /// malloc, a crashed probe): its cells fail. Otherwise an unavailable
+  /// adapter is one this machine lacks, and its cells are skipped.
+  bool refused = false;
   std::string version;
   std::string library;
 };

@@ -2,10 +2,12 @@
 // memory) worker records, and checks that every row did identical work.
 #include "bench/runner/runner.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <map>
 
 #include "bench/runner/worker_process.h"
@@ -86,7 +88,7 @@ json RunPass(const std::vector<std::string>& args, const AdapterInfo& a,
   std::vector<std::string> env;
   if (!a.preload.empty()) env.push_back("LD_PRELOAD=" + a.preload);
   const WorkerExit exit = RunWorker(args, env, timeout_s);
-  if (!exit.timed_out && exit.signal == 0 &&
+  if (!exit.interrupted && !exit.timed_out && exit.signal == 0 &&
       (exit.exit_code == 0 || exit.exit_code == 1)) {
     try {
       json record = json::parse(exit.out);
@@ -96,15 +98,36 @@ json RunPass(const std::vector<std::string>& args, const AdapterInfo& a,
       }
     } catch (const std::exception&) {
     }
+    // Exited as if it had run, but left no record: say so, not "exit code 0".
+    std::string said = exit.out.substr(0, 60);
+    for (char& ch : said) {
+      if (ch == '\n' || ch == '\r' || ch == '\t') ch = ' ';
+    }
+    std::string reason = "worker exited with code " +
+                         std::to_string(exit.exit_code) +
+                         " but wrote no result record";
+    reason +=
+        said.empty() ? " (stdout empty)" : " (stdout began: '" + said + "')";
+    const std::string described = exit.Describe(timeout_s);
+    if (const std::size_t colon = described.find(": ");
+        colon != std::string::npos)
+      reason += described.substr(colon);  // the last line of stderr
+    return {{"status", "failed"}, {"reason", reason}};
   }
   return {{"status", "failed"}, {"reason", exit.Describe(timeout_s)}};
 }
 
-// A worker that ran to the end but left undeclared blocks live.
+// A worker that ran to the end but left undeclared blocks live. A replay
+// that failed (an allocation of 1 TiB returned null) also leaves blocks live,
+// by design: its own reason is the one that counts, not the leak it implies.
 bool Leaked(const json& record) {
-  return record.contains("leak") && record["leak"].is_object() &&
-         record["leak"].contains("message") &&
-         record["leak"]["message"].is_string();
+  if (!record.contains("leak") || !record["leak"].is_object() ||
+      !record["leak"].contains("message") ||
+      !record["leak"]["message"].is_string())
+    return false;
+  const std::string status = record.value("status", "failed");
+  return status == "ok" || (record.contains("reason") &&
+                            record["reason"] == record["leak"]["message"]);
 }
 
 json MergeCell(json cell, const json& untimed, const json* timed) {
@@ -148,8 +171,7 @@ json MergeCell(json cell, const json& untimed, const json* timed) {
   if (timed != nullptr) {
     const json& t = *timed;
     // A leak fails the cell but leaves its measurements worth reading.
-    const bool leaked = t.contains("leak") && t["leak"].is_object() &&
-                        t["leak"]["message"].is_string();
+    const bool leaked = Leaked(t);
     if (t.value("status", "failed") != "ok" && !leaked) {
       cell["status"] = "failed";
       cell["reason"] =
@@ -224,6 +246,11 @@ std::vector<std::uint32_t> ParseThreadList(const std::string& text) {
                       "] (use 1,2,4 or 1..16 or 1..16:1)");
     return static_cast<std::uint32_t>(v);
   };
+  // SplitList drops empty items; here "1,,2" or "2," is a typo to refuse.
+  if (text.empty() || text.front() == ',' || text.back() == ',' ||
+      text.find(",,") != std::string::npos)
+    throw SpecError("--threads: '" + text +
+                    "' has an empty item (use 1,2,4 or 1..16 or 1..16:1)");
   std::vector<std::uint32_t> out;
   for (const std::string& item : SplitList(text)) {
     const std::size_t dots = item.find("..");
@@ -258,10 +285,13 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
   std::size_t done = 0;
   // Interleaved: repetition r of every cell before r + 1, so slow drift of
   // the machine spreads over all allocators instead of favouring one.
-  for (std::uint32_t rep = 0; rep < plan.repetitions; ++rep) {
+  for (std::uint32_t rep = 0; rep < plan.repetitions && !StopSignal(); ++rep) {
     for (const WorkloadSpec& w : plan.workloads) {
+      if (StopSignal()) break;
       for (std::uint32_t threads : plan.threads) {
+        if (StopSignal()) break;
         for (const AdapterInfo& a : plan.adapters) {
+          if (StopSignal()) break;
           ++done;
           if (plan.progress) {
             std::fprintf(stderr, "\r\033[K[%zu/%zu] rep %u %s %s x%u", done,
@@ -271,6 +301,10 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
           }
           json cell = BaseCell(a, w, threads, rep, plan);
           if (!a.available) {
+            // Skipped is for what this machine lacks; a worker that ran and
+            // refused (another allocator found, a preload that is no malloc)
+            // is a failure a CI job must see.
+            if (a.refused) cell["status"] = "failed";
             cell["reason"] = a.reason;
           } else if (threads == 1 && NeedsTwoThreads(w)) {
             cell["reason"] = "cross-thread workload needs at least 2 threads";
@@ -311,12 +345,17 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
                                              sim.is_null() ? nullptr : &sim);
             }
           }
+          // A cell cut short by a stop signal measured nothing: dropped, and
+          // the document says the run is incomplete.
+          if (StopSignal()) break;
           cells.push_back(std::move(cell));
         }
       }
     }
   }
   if (plan.progress) std::fprintf(stderr, "\r\033[K");
+  outcome.interrupted_by = StopSignal();
+  outcome.cells_planned = total;
   CheckDigests(cells);
   for (const json& c : cells) {
     if (c["status"] == "ok") ++outcome.cells_ok;
@@ -343,7 +382,15 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
       {"cache", plan.cache},
       {"sim_geometry",
        plan.cache == "sim" ? GeometryJson(plan.sim_geometry) : json(nullptr)},
-      {"batch", plan.batch ? json(plan.batch) : json("auto")}};
+      {"batch", plan.batch ? json(plan.batch) : json("auto")},
+      {"complete", outcome.interrupted_by == 0},
+      {"interrupted_by", outcome.interrupted_by == 0
+                             ? json(nullptr)
+                             : json(std::string("SIG") +
+                                    (sigabbrev_np(outcome.interrupted_by)
+                                         ? sigabbrev_np(outcome.interrupted_by)
+                                         : "?"))},
+      {"cells_planned", total}};
   outcome.results = {{"schema_version", kSchemaVersion},
                      {"context", context},
                      {"run", run},

@@ -41,6 +41,8 @@ struct RunOutcome {
   int cells_failed = 0;
   int cells_skipped = 0;
   int cells_ok = 0;
+  int interrupted_by = 0;         ///< stop signal that cut the run short, or 0
+  std::size_t cells_planned = 0;  ///< cells the plan had; more than run if cut
 };
 
 RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,

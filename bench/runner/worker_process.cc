@@ -1,10 +1,12 @@
 // fork/exec with pipes and poll-based timeout; the worker gets its own process
-// group so a hanging multi-threaded worker dies whole.
+// group so a hanging multi-threaded worker dies whole, and dies with its
+// parent.
 #include "bench/runner/worker_process.h"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,9 +17,37 @@
 extern char** environ;
 
 namespace allocmark {
+namespace {
+
+// Written by the signal handler; read by the runner between polls.
+volatile sig_atomic_t g_stop_signal = 0;
+// The process group of the worker running now (0: none), for the handler.
+volatile sig_atomic_t g_worker_group = 0;
+
+void OnStopSignal(int sig) {
+  if (g_worker_group > 0) kill(-g_worker_group, SIGKILL);
+  if (g_stop_signal != 0) _exit(128 + sig);  // the second one: leave now
+  g_stop_signal = sig;
+}
+
+}  // namespace
+
+void InstallStopHandlers() {
+  struct sigaction sa {};
+  sa.sa_handler = OnStopSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: poll and waitpid return EINTR
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+}
+
+int StopSignal() { return g_stop_signal; }
 
 std::string WorkerExit::Describe(double timeout_s) const {
   if (!started) return "could not start worker: " + err;
+  if (interrupted) {
+    const char* abbrev = sigabbrev_np(g_stop_signal);
+    return std::string("interrupted by SIG") + (abbrev ? abbrev : "?");
+  }
   if (timed_out) {
     char buf[64];
     std::snprintf(buf, sizeof(buf), "timed out after %g s", timeout_s);
@@ -43,6 +73,10 @@ WorkerExit RunWorker(const std::vector<std::string>& argv,
                      const std::vector<std::string>& extra_env,
                      double timeout_s) {
   WorkerExit result;
+  if (g_stop_signal != 0) {
+    result.interrupted = true;
+    return result;
+  }
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0) {
     result.err = std::strerror(errno);
@@ -73,13 +107,30 @@ WorkerExit RunWorker(const std::vector<std::string>& argv,
   envp.push_back(nullptr);
 
   const auto start = std::chrono::steady_clock::now();
+  const pid_t parent = getpid();
+  // Blocked across fork so the handler never sees a half-registered child.
+  sigset_t stop_set, old_set;
+  sigemptyset(&stop_set);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stop_set, sig);
+  sigprocmask(SIG_BLOCK, &stop_set, &old_set);
   const pid_t pid = fork();
   if (pid < 0) {
+    sigprocmask(SIG_SETMASK, &old_set, nullptr);
     result.err = std::strerror(errno);
     return result;
   }
   if (pid == 0) {
     setpgid(0, 0);
+    // Dies with allocmark whatever kills it; if allocmark is already gone
+    // (reparented before prctl), leave at once.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
+    // The worker reacts to signals as a fresh process would.
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &dfl, nullptr);
+    sigprocmask(SIG_SETMASK, &old_set, nullptr);
     dup2(out_pipe[1], STDOUT_FILENO);
     dup2(err_pipe[1], STDERR_FILENO);
     execve(args[0], args.data(), envp.data());
@@ -89,6 +140,8 @@ WorkerExit RunWorker(const std::vector<std::string>& argv,
   }
   result.started = true;
   setpgid(pid, pid);
+  g_worker_group = pid;
+  sigprocmask(SIG_SETMASK, &old_set, nullptr);
   close(out_pipe[1]);
   close(err_pipe[1]);
 
@@ -97,6 +150,11 @@ WorkerExit RunWorker(const std::vector<std::string>& argv,
   int open_fds = 2;
   const auto deadline = start + std::chrono::duration<double>(timeout_s);
   while (open_fds > 0) {
+    if (g_stop_signal != 0) {
+      result.interrupted = true;
+      kill(-pid, SIGKILL);
+      break;
+    }
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
@@ -132,6 +190,10 @@ WorkerExit RunWorker(const std::vector<std::string>& argv,
     const pid_t w = waitpid(pid, &status, WNOHANG);
     if (w == pid) break;
     if (w < 0 && errno != EINTR) break;
+    if (g_stop_signal != 0 && !result.interrupted) {
+      result.interrupted = true;
+      kill(-pid, SIGKILL);
+    }
     if (std::chrono::steady_clock::now() > deadline && !result.timed_out) {
       result.timed_out = true;
       kill(-pid, SIGKILL);
@@ -139,6 +201,9 @@ WorkerExit RunWorker(const std::vector<std::string>& argv,
     usleep(1000);
   }
   kill(-pid, SIGKILL);  // stragglers in the group
+  g_worker_group = 0;
+  // The handler may have killed the worker before the loops above saw it.
+  if (g_stop_signal != 0) result.interrupted = true;
   result.elapsed_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();

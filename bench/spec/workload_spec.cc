@@ -320,13 +320,73 @@ class Parser {
   std::string path_;
 };
 
+// JSON lets the last of two equal keys win silently ("size": 64 then 4096
+// ran 4096); a spec with both is ambiguous, so the parse refuses it. The
+// parser's callback sees every key; one frame per open object or array
+// keeps the keys seen and the path for the message.
+class DuplicateKeyCheck {
+ public:
+  explicit DuplicateKeyCheck(const std::string& path) : path_(path) {}
+
+  bool operator()(int depth, json::parse_event_t event, json& parsed) {
+    (void)depth;
+    switch (event) {
+      case json::parse_event_t::object_start:
+      case json::parse_event_t::array_start:
+        frames_.push_back({ChildName(),
+                           {},
+                           "",
+                           0,
+                           event == json::parse_event_t::array_start});
+        break;
+      case json::parse_event_t::object_end:
+      case json::parse_event_t::array_end:
+        if (!frames_.empty()) frames_.pop_back();
+        break;
+      case json::parse_event_t::key: {
+        Frame& f = frames_.back();
+        f.key = parsed.get<std::string>();
+        if (!f.keys.insert(f.key).second)
+          throw SpecError(path_ + ": " + f.where +
+                          (f.where.empty() ? "" : ".") + f.key +
+                          ": duplicate key (JSON keeps only the last; write "
+                          "it once)");
+        break;
+      }
+      case json::parse_event_t::value:
+        if (!frames_.empty() && frames_.back().array) ++frames_.back().index;
+        break;
+    }
+    return true;
+  }
+
+ private:
+  struct Frame {
+    std::string where;
+    std::set<std::string> keys;
+    std::string key;  // the key whose value is being read
+    std::size_t index = 0;
+    bool array = false;
+  };
+
+  std::string ChildName() {
+    if (frames_.empty()) return "";
+    Frame& f = frames_.back();
+    if (f.array) return f.where + "[" + std::to_string(f.index++) + "]";
+    return f.where + (f.where.empty() ? "" : ".") + f.key;
+  }
+
+  std::string path_;
+  std::vector<Frame> frames_;
+};
+
 }  // namespace
 
 WorkloadSpec ParseWorkloadSpec(const std::string& json_text,
                                const std::string& path) {
   json j;
   try {
-    j = json::parse(json_text);
+    j = json::parse(json_text, DuplicateKeyCheck(path));
   } catch (const json::parse_error& e) {
     throw SpecError(path + ": not valid JSON: " + e.what());
   }

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -116,6 +117,7 @@ TEST(History, CorruptFileIsAClearErrorAndLeftAlone) {
   for (bool write : {false, true}) {
     const std::string err = ErrorOf(db, write);
     EXPECT_NE(err.find(db), std::string::npos) << err;
+    EXPECT_EQ(err.find('\n'), std::string::npos) << "not one line: " << err;
     EXPECT_TRUE(err.find("corrupt") != std::string::npos ||
                 err.find("malformed") != std::string::npos ||
                 err.find("not a database") != std::string::npos)
@@ -147,6 +149,85 @@ TEST(History, ForeignSqliteDatabaseIsRefused) {
   sqlite3_close(raw);
   const std::string err = ErrorOf(db, true);
   EXPECT_NE(err.find("not an allocmark history"), std::string::npos) << err;
+  std::remove(db.c_str());
+}
+
+std::string Bytes(const std::string& path) {
+  std::stringstream s;
+  s << std::ifstream(path, std::ios::binary).rdbuf();
+  return s.str();
+}
+
+bool Exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
+
+// Another application's database with a hot journal: a writer that died
+// mid-transaction after spilling pages into the file. Opening it with SQLite
+// would roll the journal back (rewrite the file, delete the journal).
+TEST(History, ForeignDatabaseWithHotJournalIsNotRolledBack) {
+  const std::string db = TempDb("hot.sqlite");
+  std::remove((db + "-journal").c_str());
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw,
+                           "CREATE TABLE notes(t TEXT); INSERT INTO notes "
+                           "VALUES ('kept');",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    sqlite3* raw = nullptr;
+    sqlite3_open(db.c_str(), &raw);
+    // A one-page cache forces the transaction's pages into the file.
+    sqlite3_exec(raw,
+                 "PRAGMA cache_size = 1; BEGIN; WITH RECURSIVE n(i) AS "
+                 "(SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) "
+                 "INSERT INTO notes SELECT hex(randomblob(200)) FROM n;",
+                 nullptr, nullptr, nullptr);
+    _exit(0);  // dies holding the transaction: the journal stays hot
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(Exists(db + "-journal")) << "no hot journal to test with";
+  const std::string file = Bytes(db), journal = Bytes(db + "-journal");
+  for (bool write : {true, false}) {
+    const std::string err = ErrorOf(db, write);
+    EXPECT_NE(err.find("not an allocmark history"), std::string::npos) << err;
+  }
+  EXPECT_TRUE(Exists(db + "-journal")) << "the foreign journal was removed";
+  EXPECT_EQ(Bytes(db), file) << "the foreign database was rewritten";
+  EXPECT_EQ(Bytes(db + "-journal"), journal);
+  std::remove(db.c_str());
+  std::remove((db + "-journal").c_str());
+}
+
+// Reading another application's WAL database must not leave -wal and -shm
+// files beside it.
+TEST(History, ForeignWalDatabaseGetsNoWalOrShmFiles) {
+  const std::string db = TempDb("wal.sqlite");
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw,
+                           "PRAGMA journal_mode = WAL; CREATE TABLE t(x); "
+                           "INSERT INTO t VALUES (1);",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(raw);  // a clean close removes -wal and -shm
+  }
+  ASSERT_FALSE(Exists(db + "-wal"));
+  ASSERT_FALSE(Exists(db + "-shm"));
+  const std::string file = Bytes(db);
+  for (bool write : {false, true}) {
+    const std::string err = ErrorOf(db, write);
+    EXPECT_NE(err.find("not an allocmark history"), std::string::npos) << err;
+  }
+  EXPECT_FALSE(Exists(db + "-wal"));
+  EXPECT_FALSE(Exists(db + "-shm"));
+  EXPECT_EQ(Bytes(db), file);
   std::remove(db.c_str());
 }
 

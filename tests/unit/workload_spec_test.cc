@@ -305,6 +305,36 @@ TEST(WorkloadSpec, InvalidJsonIsASpecError) {
   EXPECT_THROW(ParseWorkloadSpec("[1, 2]", "array.json"), SpecError);
 }
 
+// JSON keeps the last of two equal keys; a spec with both is ambiguous and
+// refused, naming where (issue 18: `size` 64 then 4096 ran 4096).
+TEST(WorkloadSpec, DuplicateKeysAreRefusedWithTheirPath) {
+  const std::string base = Base().dump();
+  struct Case {
+    std::string text;
+    std::string where;
+  };
+  const std::vector<Case> cases = {
+      {R"({"name": "a", "name": "b"})", "dup.json: name: duplicate key"},
+      {R"({"phases": [{"sizes": {"dist": "fixed", "size": 64, "size": 4096}}]})",
+       "dup.json: phases[0].sizes.size: duplicate key"},
+      {R"({"phases": [{"name": "x"}, {"tag": "A", "tag": "B"}]})",
+       "dup.json: phases[1].tag: duplicate key"},
+      {R"({"ops_per_thread": {"quick": 1, "quick": 2}})",
+       "dup.json: ops_per_thread.quick: duplicate key"},
+  };
+  for (const Case& c : cases) {
+    try {
+      ParseWorkloadSpec(c.text, "dup.json");
+      ADD_FAILURE() << "accepted: " << c.text;
+    } catch (const SpecError& e) {
+      EXPECT_NE(std::string(e.what()).find(c.where), std::string::npos)
+          << e.what();
+    }
+  }
+  // Equal keys in different objects are not duplicates.
+  EXPECT_NO_THROW(ParseWorkloadSpec(base, "base.json"));
+}
+
 TEST(WorkloadSpec, MissingFileIsASpecError) {
   try {
     LoadWorkloadSpec("/nonexistent/allocmark/spec.json");
