@@ -167,8 +167,7 @@ std::uint32_t ProbeKernelBatch(KpoolDevice& dev, KpoolBackend backend,
       FromKernel(hist->counts[ALLOCMARK_TIMED_ALLOC], end.kinds[0]);
   const double p50 =
       static_cast<double>(std::max<std::uint64_t>(h.Percentile(50), 1));
-  const double step =
-      static_cast<double>(std::max<std::uint64_t>(clock.resolution_ticks, 1));
+  const double step = std::max(clock.resolution_ticks, 1.0);
   std::uint32_t k = 1;
   while (k < ALLOCMARK_MAX_BATCH && step > 0.05 * k * p50) k *= 2;
   return k;

@@ -69,12 +69,15 @@ struct ClockCalibration {
   /// Relative uncertainty of ticks_per_ns (bracket width of the reference
   /// reads over the calibration interval); 0 for CLOCK_MONOTONIC.
   double ticks_per_ns_rel_error = 0.0;
-  /// The counter's step: the finest difference two intervals can show. May
-  /// be finer than the shortest measurable interval, which is the overhead.
-  std::uint64_t resolution_ticks = 0;
+  /// The counter's step: the spacing of the lattice interval values sit on.
+  /// Not always a whole number of ticks (a 10 ns step of a 2.445 GHz TSC is
+  /// 24.45 ticks), and may be finer than the shortest measurable interval,
+  /// which is the overhead.
+  double resolution_ticks = 0.0;
   double resolution_ns = 0.0;
-  /// Median of many empty intervals (two back-to-back reads); the engine
-  /// subtracts this from every sample.
+  /// Mean of many empty intervals (two back-to-back reads) without the
+  /// interrupted ones, rounded to a tick; the engine subtracts this from
+  /// every sample.
   std::uint64_t overhead_ticks = 0;
   double overhead_ns = 0.0;
 
@@ -128,13 +131,24 @@ void SpinFor(std::uint64_t ns);
 
 namespace internal {
 
+/// The counter's step in ticks, from intervals between pairs of reads
+/// (reorders them): the spacing of the lattice their recurring values sit
+/// on. Exposed so tests can feed it known step patterns.
+double FindClockStep(std::span<std::uint64_t> intervals);
+
+/// The mean cost of a read pair in ticks: the mean of `intervals` (empty
+/// read pairs) without those an interrupt or preemption stretched beyond
+/// the median plus three steps (reorders them).
+double MeanReadPairCost(std::span<std::uint64_t> intervals, double step);
+
 struct IntervalStats {
-  std::uint64_t resolution;  ///< counter step, ticks
-  std::uint64_t overhead;    ///< median interval, ticks
+  double resolution;  ///< counter step, ticks
+  double overhead;    ///< mean read-pair cost, ticks
 };
-/// Calibrate's reduction of empty intervals (reorders them); exposed so tests
-/// can feed it known step patterns.
-IntervalStats SummarizeIntervals(std::span<std::uint64_t> intervals);
+/// FindClockStep over `swept` and `pairs` together, MeanReadPairCost over
+/// `pairs`.
+IntervalStats SummarizeIntervals(std::span<std::uint64_t> pairs,
+                                 std::span<std::uint64_t> swept = {});
 
 }  // namespace internal
 }  // namespace allocmark

@@ -66,8 +66,11 @@ struct ThreadResult {
 };
 
 struct ReplayOptions {
-  bool timed = false;       ///< per-op / per-batch latency + accounting
-  std::uint32_t batch = 1;  ///< ops per timed segment (1 = per-op)
+  bool timed = false;  ///< per-op / per-batch latency + accounting
+  /// Timed pass only: false leaves the accounting (usable sizes, live bytes,
+  /// tags, locality) out, so the pass is the lean loop plus clock reads.
+  bool account = true;
+  std::uint32_t batch = 1;           ///< ops per timed segment (1 = per-op)
   std::uint64_t overhead_ticks = 0;  ///< empty-interval cost, subtracted
   bool check_contents = false;  ///< fill blocks, verify on realloc and free
   bool locality = false;        ///< feed allocations to ThreadResult::locality
@@ -255,6 +258,7 @@ class ReplayThread {
   // The latency pass: ops of one kind are timed in segments of up to `batch`
   // consecutive ops; checks run before and touches after the clock reads.
   bool RunTimed(std::span<const Op> ops) {
+    if (!options_.account) return RunClockOnly(ops);
     const std::size_t n = ops.size();
     std::size_t i = 0;
     while (i < n) {
@@ -298,6 +302,72 @@ class ReplayThread {
     return true;
   }
 
+  // The timed pass without accounting: the same segments, and between them
+  // only what the lean loop does per op (counters, stamps, touches), so its
+  // cost over the throughput pass is the clock reads and histogram records.
+  bool RunClockOnly(std::span<const Op> ops) {
+    const std::size_t n = ops.size();
+    std::size_t i = 0;
+    while (i < n) {
+      const OpKind kind = ops[i].kind;
+      if (kind != OpKind::kAlloc && kind != OpKind::kFree &&
+          kind != OpKind::kRealloc) {
+        if (!Execute(ops[i])) return false;
+        ++i;
+        continue;
+      }
+      std::size_t end = i + 1;
+      while (end < n && end - i < options_.batch && ops[end].kind == kind)
+        ++end;
+      // The old pointers are harness memory (the slot table), read before
+      // the clock so realloc's in-place count needs nothing inside it.
+      if (kind == OpKind::kRealloc) {
+        for (std::size_t j = i; j < end; ++j)
+          before_[j - i].old_ptr = slots_[ops[j].slot].ptr;
+      }
+      const std::uint64_t t0 = Clock::Now();
+      for (std::size_t j = i; j < end; ++j) {
+        if (!Execute(ops[j])) return false;
+      }
+      const std::uint64_t t1 = Clock::Now();
+      const std::uint64_t count = end - i;
+      const std::uint64_t raw = t1 - t0;
+      const std::uint64_t net =
+          raw > options_.overhead_ticks ? raw - options_.overhead_ticks : 0;
+      latency_->op[static_cast<int>(kind)].Record(net / count, count);
+      ++result_.timed_segments;
+      for (std::size_t j = i; j < end; ++j) Settle(ops[j], before_[j - i]);
+      i = end;
+    }
+    return true;
+  }
+
+  // After the clock, without accounting: what RunLean does besides the call.
+  void Settle(const Op& op, const Before& before) {
+    Slot& slot = slots_[op.slot];
+    if (op.kind == OpKind::kAlloc) {
+      ++result_.allocs;
+      const auto stamp = static_cast<std::uint8_t>(++stamp_counter_ | 1);
+      slot.size_stamp = internal::PackSlot(op.arg, op.align_log2, stamp);
+      if (op.touch != Touch::kNone)
+        internal::Touch(slot.ptr, op.arg, op.touch, stamp, result_);
+    } else if (op.kind == OpKind::kFree) {
+      ++result_.frees;
+    } else {
+      ++result_.reallocs;
+      const std::uint64_t old = slot.size_stamp & kSizeMask;
+      if (slot.ptr == before.old_ptr) {
+        ++result_.reallocs_in_place;
+      } else {
+        result_.realloc_bytes_copied += old < op.arg ? old : op.arg;
+      }
+      slot.size_stamp = op.arg | (slot.size_stamp & ~kSizeMask);
+      if (op.touch != Touch::kNone)
+        internal::Touch(slot.ptr, op.arg, op.touch,
+                        internal::StampOf(slot.size_stamp), result_);
+    }
+  }
+
   // The allocator call and the slot store: the only work inside a timed
   // segment.
   bool Execute(const Op& op) {
@@ -324,7 +394,7 @@ class ReplayThread {
       case OpKind::kSend: {
         Mailbox& box = mailboxes_[op.arg & 0xffffffffu];
         const std::uint64_t use = op.arg >> 32;
-        if (options_.timed) {  // the block now counts on the receiver's side
+        if (Accounting()) {  // the block now counts on the receiver's side
           result_.live_bytes -= slot.size_stamp & kSizeMask;
           result_.live_usable_bytes -= alloc_.UsableSize(slot.ptr);
         }
@@ -352,7 +422,7 @@ class ReplayThread {
         slot.size_stamp = box.size_stamp;
         box.turn.store(2 * use + 2, std::memory_order_release);
         ++result_.receives;
-        if (options_.timed)
+        if (Accounting())
           AddLive(slot.size_stamp & kSizeMask, alloc_.UsableSize(slot.ptr));
         return true;
       }
@@ -499,6 +569,7 @@ class ReplayThread {
       __builtin_ia32_pause();
     }
   }
+  bool Accounting() const { return options_.timed && options_.account; }
   bool Aborted() const {
     return abort_flag != nullptr && abort_flag->load(std::memory_order_relaxed);
   }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bench/report/report_format.h"
+#include "bench/results/stability.h"
 
 namespace allocmark {
 
@@ -76,18 +77,18 @@ std::string ConsoleTable(const json& results) {
 
   std::vector<Row> rows;
   rows.push_back(
-      {{"workload",  "thr",        "allocator", "ns/op",    "Mops/s",
-        "vs system", "alloc p50",  "p99",       "p99.9",    "free p50",
-        "p99",       "p99.9",      "timing",    "peak RSS", "vs sys",
-        "RSS/live",  "purged RSS", "vs sys",    "instr/op", "D1 rd miss/op",
-        "locality",  "status"}});
-  bool any_batched = false;
+      {{"workload",  "thr",           "allocator", "ns/op",      "CV%",
+        "median CI", "Mops/s",        "vs system", "alloc p50",  "p99",
+        "p99.9",     "free p50",      "p99",       "p99.9",      "timing",
+        "peak RSS",  "vs sys",        "RSS/live",  "purged RSS", "vs sys",
+        "instr/op",  "D1 rd miss/op", "locality",  "status"}});
+  bool any_batched = false, any_noisy = false;
   for (const Key& k : order) {
     const auto& cells = groups[k];
     Row row;
     row.cols = {std::get<0>(k), std::to_string(std::get<1>(k)), std::get<2>(k)};
-    std::vector<double> mops, a50, a99, a999, f50, f99, f999, rss, ratio,
-        purged, instr, d1, loc;
+    std::vector<double> ns_reps, mops, a50, a99, a999, f50, f99, f999, rss,
+        ratio, purged, instr, d1, loc;
     std::string cache_mode;
     int ok = 0, failed = 0, skipped = 0;
     std::string reason, timing = "-";
@@ -100,6 +101,7 @@ std::string ConsoleTable(const json& results) {
         continue;
       }
       ++ok;
+      ns_reps.push_back((*c)["ns_per_op"].get<double>());
       mops.push_back((*c)["mops_per_s"].get<double>());
       const json& mem = (*c)["memory"];
       rss.push_back(mem["peak_rss_bytes"].get<double>());
@@ -134,12 +136,15 @@ std::string ConsoleTable(const json& results) {
       }
     }
     if (ok == 0) {
-      row.cols.insert(row.cols.end(), 18, "-");
+      row.cols.insert(row.cols.end(), 20, "-");
       row.cols.push_back((failed ? "FAILED: " : "skipped: ") + reason);
       rows.push_back(std::move(row));
       continue;
     }
     const double ns = median_ns[k];
+    const Stability stab = StabilityOf(ns_reps);
+    const bool noisy = stab.n >= 2 && stab.cv_pct > NoisyCvPct(std::get<1>(k));
+    any_noisy |= noisy;
     const auto base = baseline.find({std::get<0>(k), std::get<1>(k)});
     const bool have_lat = !a50.empty();
     auto lat = [&](const std::vector<double>& v) {
@@ -147,7 +152,11 @@ std::string ConsoleTable(const json& results) {
     };
     row.cols.insert(
         row.cols.end(),
-        {Fmt("%.1f", ns), Fmt("%.1f", Median0(mops)),
+        {Fmt("%.1f", ns),
+         stab.n >= 2 ? Fmt("%.1f", stab.cv_pct) + (noisy ? "!" : "") : "-",
+         stab.n >= 2 ? Fmt("%.1f", stab.ci_low) + Fmt("-%.1f", stab.ci_high)
+                     : "-",
+         Fmt("%.1f", Median0(mops)),
          base != baseline.end() ? Fmt("%.2fx", ns / base->second) : "-",
          lat(a50), lat(a99), lat(a999), lat(f50), lat(f99), lat(f999), timing,
          Bytes(Median0(rss))});
@@ -202,6 +211,14 @@ std::string ConsoleTable(const json& results) {
       "'-' where the machine has none; (sim): callgrind); locality = ideal / "
       "spanned cache lines of 16 consecutive allocations, 1 is ideal (see "
       "README, Cache)\n";
+  out +=
+      "CV% = coefficient of variation of ns/op over the repetitions; median "
+      "CI = the order statistics bracketing the median (75 % confidence with "
+      "3 repetitions, 94 % with 5, >= 95 % from 6; results' \"stability\")\n";
+  if (any_noisy)
+    out +=
+        "! noisy: CV above 2 % (1 thread) or 5 % (more threads); differences "
+        "smaller than the CI are not measured (see README, Noise)\n";
   if (any_batched)
     out +=
         "* batched: the clock is too coarse for single calls, so percentiles "

@@ -9,7 +9,9 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <tuple>
 
+#include "bench/results/stability.h"
 #include "bench/runner/worker_process.h"
 
 namespace allocmark {
@@ -130,7 +132,8 @@ bool Leaked(const json& record) {
                             record["reason"] == record["leak"]["message"]);
 }
 
-json MergeCell(json cell, const json& untimed, const json* timed) {
+json MergeCell(json cell, const json& untimed, const json* timed,
+               const json* clock) {
   // A worker may find the cell outside its adapter's limits (a kernel
   // backend's largest block): skipped with its reason, not failed.
   if (untimed.value("status", "") == "skipped") {
@@ -201,6 +204,32 @@ json MergeCell(json cell, const json& untimed, const json* timed) {
       if (leaked) {
         cell["status"] = "failed";
         cell["reason"] = t["leak"]["message"];
+      }
+      // Latency and the timing cost come from the pass that only reads the
+      // clock; the accounted pass's ns/op shows what the accounting costs.
+      if (clock != nullptr && cell["status"] == "ok") {
+        const json& c = *clock;
+        if (c.value("status", "failed") != "ok") {
+          cell["status"] = "failed";
+          cell["reason"] =
+              "clock pass: " + c.value("reason", std::string("unknown"));
+        } else if (c["stream_digest"] != untimed["stream_digest"]) {
+          cell["status"] = "failed";
+          cell["reason"] = "clock pass replayed a different stream";
+        } else {
+          timing["accounted_ns_per_op"] = t["ns_per_op"];
+          timing["mode"] = c["timing"]["mode"];
+          timing["batch"] = c["timing"]["batch"];
+          timing["batch_auto"] = c["timing"]["batch_auto"];
+          timing["timed_ns_per_op"] = c["ns_per_op"];
+          const double u = untimed["ns_per_op"].get<double>();
+          const double v = c["ns_per_op"].get<double>();
+          timing["timing_cost_pct"] = u > 0 ? (v - u) / u * 100 : 0.0;
+          cell["latency"] = c["latency"];
+          cell["latency_per_thread"] = json::array();
+          for (const json& pt : c["per_thread"])
+            cell["latency_per_thread"].push_back(pt["latency"]);
+        }
       }
     }
   }
@@ -319,8 +348,20 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
                 (untimed.value("status", "") == "ok" || Leaked(untimed)))
               timed = RunPass(WorkerArgs(a, w, threads, rep, plan, clock, true),
                               a, plan.timeout_s);
+            // The latency figures come from a third pass that reads the
+            // clock and keeps no accounts (kernel pools time in the driver
+            // and have no such pass).
+            json clock_pass;
+            if (!timed.is_null() && timed.value("status", "") == "ok" &&
+                !timed.contains("kernel")) {
+              std::vector<std::string> args =
+                  WorkerArgs(a, w, threads, rep, plan, clock, true);
+              std::find(args.begin(), args.end(), "--timing")[1] = "clock";
+              clock_pass = RunPass(args, a, plan.timeout_s);
+            }
             cell = MergeCell(std::move(cell), untimed,
-                             timed.is_null() ? nullptr : &timed);
+                             timed.is_null() ? nullptr : &timed,
+                             clock_pass.is_null() ? nullptr : &clock_pass);
             if (untimed.value("status", "") == "ok") {
               json sim;
               if (plan.cache == "sim") {
@@ -357,6 +398,34 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
   outcome.interrupted_by = StopSignal();
   outcome.cells_planned = total;
   CheckDigests(cells);
+  // Per cell over its repetitions: CV and the median's confidence interval
+  // of ns/op, so a reader sees which differences the noise can explain.
+  json stability = json::array();
+  {
+    std::map<std::tuple<std::string, int, std::string>, std::vector<double>> ns;
+    std::vector<std::tuple<std::string, int, std::string>> keys;
+    for (const json& c : cells) {
+      if (c["status"] != "ok" || !c["ns_per_op"].is_number()) continue;
+      const std::tuple<std::string, int, std::string> k{
+          c["workload"], c["threads"].get<int>(), c["allocator"]};
+      if (!ns.count(k)) keys.push_back(k);
+      ns[k].push_back(c["ns_per_op"].get<double>());
+    }
+    for (const auto& k : keys) {
+      const Stability s = StabilityOf(ns[k]);
+      const int threads = std::get<1>(k);
+      stability.push_back(
+          {{"workload", std::get<0>(k)},
+           {"threads", threads},
+           {"allocator", std::get<2>(k)},
+           {"repetitions", s.n},
+           {"ns_per_op_median", s.median},
+           {"cv_pct", s.n >= 2 ? json(s.cv_pct) : json(nullptr)},
+           {"median_ci", {s.ci_low, s.ci_high}},
+           {"median_ci_level", s.ci_level},
+           {"noisy", s.n >= 2 && s.cv_pct > NoisyCvPct(threads)}});
+    }
+  }
   for (const json& c : cells) {
     if (c["status"] == "ok") ++outcome.cells_ok;
     if (c["status"] == "failed") ++outcome.cells_failed;
@@ -395,7 +464,8 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
                      {"context", context},
                      {"run", run},
                      {"adapters", adapters},
-                     {"cells", cells}};
+                     {"cells", cells},
+                     {"stability", stability}};
   return outcome;
 }
 

@@ -144,6 +144,7 @@ int Main(int argc, char** argv) {
   cell.seed = options.seed.value_or(spec.seed);
   cell.chunk_ops = options.chunk_ops;
   cell.replay.timed = options.timed;
+  cell.replay.account = options.account;
   cell.replay.check_contents = options.check_contents;
   // Cache probes: counters bracket the lean pass's chunks (its loop stays
   // as it is); locality needs the timed pass's per-op bookkeeping, and its
@@ -151,7 +152,7 @@ int Main(int argc, char** argv) {
   if (!options.timed) {
     cell.perf_mask = options.cache == "hw" ? kPerfAllMask : 0;
     cell.sim_collect = options.cache == "sim";
-  } else {
+  } else if (options.account) {
     cell.replay.locality = true;
     // About 16 scans per cell, but never chunks so short that generating
     // them between replays keeps evicting the allocator's working set. The
@@ -186,9 +187,10 @@ int Main(int argc, char** argv) {
 
   // Timed pass: exact live peaks and the RSS timeline, both from harness
   // memory that never comes from the allocator under test.
-  MappedArray<SharedLive> shared_live(options.timed ? 1 : 0);
+  const bool accounted = options.timed && options.account;
+  MappedArray<SharedLive> shared_live(accounted ? 1 : 0);
   std::optional<RssSampler> sampler;
-  if (options.timed) {
+  if (accounted) {
     cell.shared_live = shared_live.data();
     ctx.shared_live = shared_live.data();
     if (options.sample_ms > 0) {

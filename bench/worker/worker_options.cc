@@ -53,9 +53,10 @@ WorkerOptions ParseWorkerOptions(int argc, char** argv) {
       o.seed = ParseU64(flag, value(), 0, UINT64_MAX);
     } else if (flag == "--timing") {
       const std::string s = value();
-      if (s != "on" && s != "off")
-        Usage("--timing: expected on or off, got '" + s + "'");
-      o.timed = s == "on";
+      if (s != "on" && s != "off" && s != "clock")
+        Usage("--timing: expected on, clock or off, got '" + s + "'");
+      o.timed = s != "off";
+      o.account = s != "clock";
     } else if (flag == "--batch") {
       const std::string s = value();
       o.batch =

@@ -18,6 +18,10 @@ struct WorkerOptions {
   std::optional<std::uint64_t> ops_per_thread;  ///< overrides the scale
   std::optional<std::uint64_t> seed;            ///< overrides the spec's
   bool timed = false;
+  /// --timing clock: a timed pass that reads the clock and nothing else (no
+  /// usable sizes, live bytes, tags, locality or RSS sampling), so its cost
+  /// over the throughput pass is what reading the clock costs.
+  bool account = true;
   std::uint32_t batch = 0;  ///< 0: auto
   bool check_contents = false;
   bool pin = false;  ///< --pin: replay thread t on CPU t % nproc

@@ -248,12 +248,14 @@ json WorkerRecordJson(const WorkerContext& ctx, const CellMeasurement& m) {
     for (const AllocatorStat& s : ctx.stats) stats[s.name] = s.value;
   }
   const bool timed = ctx.options.timed && ctx.shared_live != nullptr;
+  // --timing clock: a timed pass that kept no accounts.
+  const bool accounted = ctx.options.timed && ctx.options.account;
   const double peak_live_exact =
       timed ? static_cast<double>(ctx.shared_live->live.Peak()) : 0;
   const double peak_rss =
       static_cast<double>(ctx.memory_after_run.peak_rss_bytes);
   j["memory"] = {
-      {"accounted", ctx.options.timed},
+      {"accounted", accounted},
       // Exact: the peak of the cell-wide sum that every thread adds to after
       // each timed segment (see README, Memory).
       {"peak_live_bytes",
@@ -275,10 +277,10 @@ json WorkerRecordJson(const WorkerContext& ctx, const CellMeasurement& m) {
            ? json(ctx.purge_read_ns - m.replay_end_ns)
            : json(nullptr)},
       {"peak_live_bytes_sum_of_threads",
-       ctx.options.timed ? json(peak_live) : json(nullptr)},
+       accounted ? json(peak_live) : json(nullptr)},
       {"peak_usable_bytes_sum_of_threads",
-       ctx.options.timed ? json(peak_usable) : json(nullptr)},
-      {"end_live_bytes", ctx.options.timed ? json(end_live) : json(nullptr)},
+       accounted ? json(peak_usable) : json(nullptr)},
+      {"end_live_bytes", accounted ? json(end_live) : json(nullptr)},
       {"peak_rss_bytes", ctx.memory_after_run.peak_rss_bytes},
       {"start_rss_bytes", ctx.memory_before.rss_bytes},
       {"end_rss_bytes", ctx.memory_after_run.rss_bytes},

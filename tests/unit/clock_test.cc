@@ -1,11 +1,16 @@
-// Tests for the benchmark clock: calibration figures are plausible, tick
+// Tests for the benchmark clock: calibration figures are plausible, the step
+// is found on synthetic lattices and on this machine's own intervals, tick
 // conversion is monotonic, and SpinFor waits at least as long as asked.
 #include "bench/probes/clock.h"
 
 #include <gtest/gtest.h>
 #include <time.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <map>
+#include <random>
 #include <vector>
 
 namespace allocmark {
@@ -29,10 +34,10 @@ const ClockCalibration& Monotonic() {
 }
 
 void ExpectSane(const ClockCalibration& cal) {
-  EXPECT_GT(cal.resolution_ticks, 0u);
+  EXPECT_GE(cal.resolution_ticks, 1.0);
   EXPECT_GT(cal.resolution_ns, 0.0);
   EXPECT_GE(cal.overhead_ns, 0.0);
-  EXPECT_DOUBLE_EQ(cal.resolution_ns, cal.TicksToNs(cal.resolution_ticks));
+  EXPECT_DOUBLE_EQ(cal.resolution_ns, cal.resolution_ticks / cal.ticks_per_ns);
   EXPECT_DOUBLE_EQ(cal.overhead_ns, cal.TicksToNs(cal.overhead_ticks));
 }
 
@@ -74,34 +79,189 @@ TEST(Clock, TscTicksAdvanceWithMonotonicTime) {
   EXPECT_GT(TscClock::Now() - t0, Tsc().NsToTicks(500'000));
 }
 
-TEST(SummarizeIntervals, FindsStepCoarserThanOneRead) {
-  // This machine's TSC: 26-tick steps, a read pair spans 52 or 78 ticks, and
-  // an interrupt now and then.
+// Intervals of a counter that advances in steps of `step` ticks: an interval
+// spanning k steps, started at a uniformly random phase, reads as
+// floor(x + k * step) - floor(x).
+std::vector<std::uint64_t> LatticeIntervals(double step,
+                                            std::vector<int> multiples,
+                                            std::size_t n, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> phase(0.0, 1e6);
   std::vector<std::uint64_t> v;
-  for (int i = 0; i < 6000; ++i) v.push_back(52);
-  for (int i = 0; i < 3990; ++i) v.push_back(78);
-  for (int i = 0; i < 5; ++i) v.push_back(79);  // stray: must not make it 1
-  for (int i = 0; i < 5; ++i) v.push_back(9000);
-  const internal::IntervalStats s = internal::SummarizeIntervals(v);
-  EXPECT_EQ(s.resolution, 26u);
-  EXPECT_EQ(s.overhead, 52u);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double x = phase(rng);
+    const int k = multiples[i % multiples.size()];
+    v.push_back(static_cast<std::uint64_t>(std::floor(x + k * step)) -
+                static_cast<std::uint64_t>(std::floor(x)));
+  }
+  return v;
 }
 
-TEST(SummarizeIntervals, FineClockWithZeroIntervals) {
-  // A clock faster than its step: most pairs see 0, the rest one step of 10.
+std::vector<int> Range(int from, int to) {
+  std::vector<int> out;
+  for (int k = from; k <= to; ++k) out.push_back(k);
+  return out;
+}
+
+TEST(FindClockStep, NonIntegerStepFromSweptMultiples) {
+  // The 2.445 GHz TSC of issue 14: 10 ns steps are 24.45 ticks.
+  auto v = LatticeIntervals(24.45, Range(2, 12), 20000, 1);
+  EXPECT_NEAR(internal::FindClockStep(v), 24.45, 0.1);
+}
+
+TEST(FindClockStep, NonIntegerStepFromTwoAdjacentMultiples) {
+  // Read pairs alone: 48/49 (two steps) and 73/74 (three steps). The gap
+  // between 48 and 49 is not the step.
+  auto v = LatticeIntervals(24.45, {2, 2, 3}, 10000, 2);
+  v.insert(v.end(), 5, 9000);  // interrupted pairs
+  EXPECT_NEAR(internal::FindClockStep(v), 24.45, 0.3);
+}
+
+TEST(FindClockStep, TwoAdjacentValuesAreOneClusterNotAOneTickStep) {
+  // The values that made the old reduction report 1 tick: when every pair
+  // spans the same steps the step is unknown, and no coarser than the span.
+  std::vector<std::uint64_t> v(5000, 49);
+  v.insert(v.end(), 5000, 50);
+  EXPECT_NEAR(internal::FindClockStep(v), 49.5, 1e-9);
+}
+
+TEST(FindClockStep, IntegerStep) {
+  // 26-tick steps, a read pair spans 52 or 78 ticks, and a stray value.
+  std::vector<std::uint64_t> v(6000, 52);
+  v.insert(v.end(), 3990, 78);
+  v.insert(v.end(), 5, 79);  // stray: must not make it 1
+  v.insert(v.end(), 5, 9000);
+  EXPECT_NEAR(internal::FindClockStep(v), 26.0, 1e-9);
+  auto swept = LatticeIntervals(26.0, Range(1, 10), 20000, 3);
+  EXPECT_NEAR(internal::FindClockStep(swept), 26.0, 1e-9);
+}
+
+TEST(FindClockStep, JitteredStepStillClusters) {
+  // A step that wanders by +-1 tick gives three adjacent values per multiple.
+  std::mt19937_64 rng(4);
+  std::vector<std::uint64_t> v;
+  for (int i = 0; i < 20000; ++i) {
+    const int k = 2 + i % 8;
+    v.push_back(static_cast<std::uint64_t>(21 * k) + rng() % 3 - 1);
+  }
+  EXPECT_NEAR(internal::FindClockStep(v), 21.0, 0.2);
+}
+
+TEST(FindClockStep, FineCounterIsOneTick) {
+  // A TSC that ticks with the core: read pairs of 30-45 ticks, swept delays
+  // of 0.93 ticks per loop iteration.
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> pair(38.0, 3.0);
+  std::vector<std::uint64_t> v;
+  for (int i = 0; i < 10000; ++i)
+    v.push_back(static_cast<std::uint64_t>(std::max(0.0, pair(rng))));
+  for (int d = 0; d < 10000; ++d)
+    v.push_back(static_cast<std::uint64_t>(38 + (d * 97 % 256) * 0.93));
+  EXPECT_EQ(internal::FindClockStep(v), 1.0);
+}
+
+TEST(FindClockStep, ClockGettimeInNanoseconds) {
+  // CLOCK_MONOTONIC through the vDSO: ns ticks, reads of ~20 ns that vary.
+  std::mt19937_64 rng(6);
+  std::vector<std::uint64_t> v;
+  for (int i = 0; i < 10000; ++i) v.push_back(17 + rng() % 9);
+  for (int d = 0; d < 10000; ++d)
+    v.push_back(static_cast<std::uint64_t>(20 + (d * 97 % 256) * 0.41 +
+                                           static_cast<double>(rng() % 3)));
+  EXPECT_EQ(internal::FindClockStep(v), 1.0);
+  // A coarse CLOCK_MONOTONIC (1 us jiffy-like steps): zeros and one step.
+  std::vector<std::uint64_t> coarse(7000, 0);
+  coarse.insert(coarse.end(), 3000, 1000);
+  EXPECT_NEAR(internal::FindClockStep(coarse), 1000.0, 1e-9);
+}
+
+TEST(FindClockStep, StepCoarserThanTheRead) {
+  // Most pairs see 0, the rest one step of 10.
   std::vector<std::uint64_t> v(700, 0);
   v.insert(v.end(), 300, 10);
-  const internal::IntervalStats s = internal::SummarizeIntervals(v);
-  EXPECT_EQ(s.resolution, 10u);
-  EXPECT_EQ(s.overhead, 0u);
+  EXPECT_NEAR(internal::FindClockStep(v), 10.0, 1e-9);
 }
 
-TEST(SummarizeIntervals, SingleValueAndDegenerateInputs) {
+TEST(FindClockStep, DegenerateInputs) {
   std::vector<std::uint64_t> same(1000, 40);
-  EXPECT_EQ(internal::SummarizeIntervals(same).resolution, 40u);
+  EXPECT_EQ(internal::FindClockStep(same), 40.0);
   std::vector<std::uint64_t> zeros(1000, 0);
-  EXPECT_EQ(internal::SummarizeIntervals(zeros).resolution, 1u);
-  EXPECT_EQ(internal::SummarizeIntervals({}).resolution, 1u);
+  EXPECT_EQ(internal::FindClockStep(zeros), 1.0);
+  EXPECT_EQ(internal::FindClockStep({}), 1.0);
+}
+
+TEST(MeanReadPairCost, StableWhereTheMedianJumpsAStep) {
+  // Two processes whose read pairs span two steps 49 % and 51 % of the time:
+  // their medians sit a whole step apart, their means 0.5 tick.
+  auto a = LatticeIntervals(24.45, {2, 3}, 10000, 7);
+  std::vector<int> mostly_two(100, 3);
+  for (int i = 0; i < 51; ++i) mostly_two[i] = 2;
+  auto b = LatticeIntervals(24.45, mostly_two, 10000, 8);
+  const double mean_a = internal::MeanReadPairCost(a, 24.45);
+  const double mean_b = internal::MeanReadPairCost(b, 24.45);
+  EXPECT_NEAR(mean_a, 2.5 * 24.45, 0.5);
+  EXPECT_NEAR(mean_a, mean_b, 1.0);
+}
+
+TEST(MeanReadPairCost, InterruptedPairsAreLeftOut) {
+  std::vector<std::uint64_t> v(9990, 42);
+  v.insert(v.end(), 10, 30000);
+  EXPECT_DOUBLE_EQ(internal::MeanReadPairCost(v, 21.0), 42.0);
+}
+
+// The independent yardstick of /work/shared/tools/clock-step, in
+// miniature: the largest step s (in 0.01-tick increments) such that every
+// recurring interval lies within a tick of a multiple of s (CLOCK_MONOTONIC
+// scaled from a 10 ns TSC step reads 29, 30 and 31 ns for three steps).
+double LargestFittingLattice(const std::vector<std::uint64_t>& recurring) {
+  double best = 1.0;
+  const double limit = static_cast<double>(recurring.front());
+  for (double s = 1.0; s <= limit; s += 0.01) {
+    bool fits = true;
+    for (std::uint64_t v : recurring) {
+      const double d = static_cast<double>(v);
+      if (std::abs(d - std::round(d / s) * s) > 1.0 + 1e-9) {
+        fits = false;
+        break;
+      }
+    }
+    if (fits) best = s;
+  }
+  return best;
+}
+
+template <TickClock Clock>
+void ExpectStepMatchesQuantisation(const ClockCalibration& cal) {
+  // Timed segments of work that varies from 0 to ~250 ns, like the engine's,
+  // measured with this test's own loop rather than the calibration's.
+  std::mt19937_64 rng(9);
+  std::vector<std::uint64_t> intervals;
+  for (int i = 0; i < 20000; ++i) {
+    const unsigned work = static_cast<unsigned>(rng() % 512);
+    const std::uint64_t a = Clock::Now();
+    for (unsigned j = 0; j < work; ++j) asm volatile("");
+    intervals.push_back(Clock::Now() - a);
+  }
+  std::map<std::uint64_t, int> counts;
+  for (std::uint64_t v : intervals) ++counts[v];
+  std::vector<std::uint64_t> recurring;
+  for (auto [v, n] : counts) {
+    if (n >= 40 && v > 0) recurring.push_back(v);
+  }
+  ASSERT_FALSE(recurring.empty());
+  const double yardstick = LargestFittingLattice(recurring);
+  EXPECT_NEAR(cal.resolution_ticks, yardstick, std::max(2.0, 0.03 * yardstick))
+      << "calibrated step " << cal.resolution_ticks << " ticks, intervals sit "
+      << "on a lattice of " << yardstick;
+}
+
+TEST(Clock, TscStepMatchesQuantisationOfMeasuredIntervals) {
+  if (!HasInvariantTsc()) GTEST_SKIP() << "no invariant TSC on this machine";
+  ExpectStepMatchesQuantisation<TscClock>(Tsc());
+}
+
+TEST(Clock, MonotonicStepMatchesQuantisationOfMeasuredIntervals) {
+  ExpectStepMatchesQuantisation<MonotonicClock>(Monotonic());
 }
 
 TEST(Clock, TicksToNsIsMonotonic) {

@@ -935,5 +935,42 @@ TEST(RunCell, NullAdapterReplaysHandOffs) {
   ExpectExecutedAsGenerated(m);
 }
 
+// The clock-only timed pass (--timing clock) executes every op of every
+// shipped spec, records one histogram sample per timed op, keeps no accounts
+// (live bytes stay 0), and counts in-place reallocs within the reallocs.
+TEST(RunCell, ClockOnlyPassReplaysEverySpecWithoutAccounting) {
+  for (const std::string& path : ShippedSpecs()) {
+    SCOPED_TRACE(path);
+    const WorkloadSpec spec = LoadWorkloadSpec(path);
+    auto run = [&] {
+      CellOptions opt;
+      opt.threads = 2;
+      opt.ops_per_thread = 2000;
+      opt.seed = spec.seed;
+      opt.chunk_ops = 4096;
+      opt.replay.timed = true;
+      opt.replay.account = false;
+      opt.replay.batch = 4;
+      SystemAllocator alloc;
+      return WithTimeout(std::chrono::seconds(60), [&] {
+        return RunCell<SystemAllocator, MonotonicClock>(alloc, spec, opt);
+      });
+    };
+    const CellMeasurement clock = run();
+    ExpectExecutedAsGenerated(clock);
+    std::uint64_t samples = 0;
+    for (const ThreadLatency& l : clock.latency) {
+      for (const LatencyHistogram& h : l.op) samples += h.count();
+    }
+    for (const ThreadResult& t : clock.threads) {
+      EXPECT_EQ(t.live_bytes, 0u);
+      EXPECT_EQ(t.peak_usable_bytes, 0u);
+      EXPECT_LE(t.reallocs_in_place, t.reallocs);
+    }
+    EXPECT_EQ(samples,
+              clock.stream.allocs + clock.stream.frees + clock.stream.reallocs);
+  }
+}
+
 }  // namespace
 }  // namespace allocmark
