@@ -3,7 +3,10 @@
 // be lengthened by the machine (preemption, a busy sibling core), never
 // shortened, so each percentile must reach 90 % of the truth and stay below
 // the next duration class: a wrong scale, unit or bucket fails, a loaded
-// machine does not. Tight upper bounds belong in benchmarks, not here.
+// machine does not. p99.9 gets only the lower bound: on a machine at load 15
+// a run takes 20x its CPU time, ~80 time-slice preemptions land in ~0.3 % of
+// the 4-op batches and own the top 0.1 % of samples. Tight upper bounds
+// belong in benchmarks, not here.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -38,7 +41,7 @@ void CheckPercentiles(const json& record, const std::string& mode) {
     EXPECT_EQ(l["count"], 102400) << what;
     ExpectInClass(l["p50_ns"], 1000, what + " p50");
     ExpectInClass(l["p99_ns"], 10000, what + " p99");
-    ExpectInClass(l["p999_ns"], 100000, what + " p99.9");
+    EXPECT_GE(l["p999_ns"].get<double>(), 100000 * 0.9) << what << " p99.9";
   }
 }
 
