@@ -29,6 +29,14 @@ std::string Bytes(double b) {
   return Fmt("%.0fK", b / 1024);
 }
 
+// The median wait share, flagged past 5 %: the cell's threads spent that
+// much of their time on each other rather than on the allocator.
+std::string WaitShare(const std::vector<double>& shares) {
+  if (shares.empty()) return "-";
+  const double share = Median0(shares);
+  return Fmt("%.1f%%", share * 100) + (share > 0.05 ? "!" : "");
+}
+
 struct Row {
   std::vector<std::string> cols;
 };
@@ -76,17 +84,17 @@ std::string ConsoleTable(const json& results) {
 
   std::vector<Row> rows;
   rows.push_back(
-      {{"workload",  "thr",        "allocator", "ns/op",    "Mops/s",
-        "vs system", "alloc p50",  "p99",       "p99.9",    "free p50",
-        "p99",       "p99.9",      "timing",    "peak RSS", "vs sys",
-        "RSS/live",  "purged RSS", "vs sys",    "instr/op", "D1 rd miss/op",
-        "locality",  "status"}});
+      {{"workload",      "thr",       "allocator",  "ns/op",  "Mops/s",
+        "wait",          "vs system", "alloc p50",  "p99",    "p99.9",
+        "free p50",      "p99",       "p99.9",      "timing", "peak RSS",
+        "vs sys",        "RSS/live",  "purged RSS", "vs sys", "instr/op",
+        "D1 rd miss/op", "locality",  "status"}});
   bool any_batched = false;
   for (const Key& k : order) {
     const auto& cells = groups[k];
     Row row;
     row.cols = {std::get<0>(k), std::to_string(std::get<1>(k)), std::get<2>(k)};
-    std::vector<double> mops, a50, a99, a999, f50, f99, f999, rss, ratio,
+    std::vector<double> mops, wait, a50, a99, a999, f50, f99, f999, rss, ratio,
         purged, instr, d1, loc;
     std::string cache_mode;
     int ok = 0, failed = 0, skipped = 0;
@@ -101,6 +109,8 @@ std::string ConsoleTable(const json& results) {
       }
       ++ok;
       mops.push_back((*c)["mops_per_s"].get<double>());
+      if (c->contains("wait") && (*c)["wait"].is_object())
+        wait.push_back((*c)["wait"]["wait_share"].get<double>());
       const json& mem = (*c)["memory"];
       rss.push_back(mem["peak_rss_bytes"].get<double>());
       if (mem.value("rss_over_live_at_peak", json()).is_number())
@@ -134,7 +144,7 @@ std::string ConsoleTable(const json& results) {
       }
     }
     if (ok == 0) {
-      row.cols.insert(row.cols.end(), 18, "-");
+      row.cols.insert(row.cols.end(), 19, "-");
       row.cols.push_back((failed ? "FAILED: " : "skipped: ") + reason);
       rows.push_back(std::move(row));
       continue;
@@ -147,7 +157,7 @@ std::string ConsoleTable(const json& results) {
     };
     row.cols.insert(
         row.cols.end(),
-        {Fmt("%.1f", ns), Fmt("%.1f", Median0(mops)),
+        {Fmt("%.1f", ns), Fmt("%.1f", Median0(mops)), WaitShare(wait),
          base != baseline.end() ? Fmt("%.2fx", ns / base->second) : "-",
          lat(a50), lat(a99), lat(a999), lat(f50), lat(f99), lat(f999), timing,
          Bytes(Median0(rss))});
@@ -193,7 +203,10 @@ std::string ConsoleTable(const json& results) {
   }
   out +=
       "latencies in ns (median of repetitions); ns/op = busy time per op per "
-      "thread; "
+      "thread, waits excluded; Mops/s = all threads' ops over the cell's wall "
+      "time; wait = share of the threads' time spent waiting for each other "
+      "(hand-offs, barriers), '!' above 5 %: part of what the cell measured is "
+      "scheduling; "
       "vs system = ns/op relative to glibc\n"
       "peak RSS = whole worker's high-water mark; RSS/live = peak RSS / peak "
       "live requested bytes; purged RSS = RSS after the adapter's purge hook; "
