@@ -373,8 +373,9 @@ bool HasHandOffs(const WorkloadSpec& spec) {
 std::uint32_t EffectiveLag(const WorkloadSpec& spec, std::uint32_t threads,
                            std::uint64_t ops_per_thread) {
   if (spec.lag) return *spec.lag;
+  // All rings together within the kernel pool's 2^20 mailboxes.
   const std::uint64_t ring_cap =
-      (std::uint64_t{1} << 22) / std::max(1u, threads);
+      (std::uint64_t{1} << 19) / std::max(1u, threads) - 1;
   return static_cast<std::uint32_t>(
       std::min<std::uint64_t>({kDefaultLag, ops_per_thread / 8, ring_cap}));
 }

@@ -122,7 +122,7 @@ void ValidateForThreads(const WorkloadSpec& spec, std::uint32_t threads);
 bool HasHandOffs(const WorkloadSpec& spec);
 
 /// The lag the generator uses for this op budget and thread count (see
-/// WorkloadSpec::lag; the default also keeps the rings under 2^23 boxes).
+/// WorkloadSpec::lag; the default also keeps all rings within 2^20 boxes).
 std::uint32_t EffectiveLag(const WorkloadSpec& spec, std::uint32_t threads,
                            std::uint64_t ops_per_thread);
 

@@ -313,7 +313,7 @@ TEST(WorkloadSpec, LagIsOptionalAndBounded) {
   // Default: kDefaultLag, an eighth of a small budget, fewer for many threads.
   EXPECT_EQ(EffectiveLag(Parse(j), 2, 1'000'000), kDefaultLag);
   EXPECT_EQ(EffectiveLag(Parse(j), 2, 800), 100u);
-  EXPECT_EQ(EffectiveLag(Parse(j), 1024, 1'000'000), (1u << 22) / 1024);
+  EXPECT_EQ(EffectiveLag(Parse(j), 1024, 1'000'000), (1u << 19) / 1024 - 1);
   j["threads"] = 2;
   j["phases"][0]["cross_thread"] = {{"share", 0.5}};
   j["lag"] = 99;  // below the quick budget of 100
