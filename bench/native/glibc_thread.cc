@@ -50,12 +50,14 @@ int main(int argc, char** argv) {
       PositiveArg(argc, argv, 2, 300000, "iterations per thread");
   std::vector<std::thread> workers;
   const std::uint64_t t0 = NowNs();
+  const std::uint64_t c0 = ProcessCpuNs();
   for (long t = 0; t < threads; ++t)
     workers.emplace_back(Replace, iterations,
                          static_cast<std::uint64_t>(t) + 21);
   for (auto& w : workers) w.join();
   const std::uint64_t wall = NowNs() - t0;
-  Report("glibc-thread", wall,
+  const std::uint64_t cpu = ProcessCpuNs() - c0;
+  Report("glibc-thread", wall, cpu,
          2ULL * static_cast<std::uint64_t>(threads) *
              static_cast<std::uint64_t>(iterations));
   return 0;

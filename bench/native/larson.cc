@@ -68,14 +68,16 @@ int main(int argc, char** argv) {
     areas.push_back(std::move(a));
   }
   const std::uint64_t t0 = NowNs();
+  const std::uint64_t c0 = ProcessCpuNs();
   for (auto& a : areas) std::thread(Round, a.get()).detach();
   for (auto& a : areas) a->done.get_future().wait();
   const std::uint64_t wall = NowNs() - t0;
+  const std::uint64_t cpu = ProcessCpuNs() - c0;
   std::uint64_t ops = 0;
   for (auto& a : areas) {
     ops += a->ops;
     for (char* p : a->blocks) std::free(p);
   }
-  Report("larson", wall, ops);
+  Report("larson", wall, cpu, ops);
   return 0;
 }

@@ -87,6 +87,7 @@ int main(int argc, char** argv) {
   const long scale = PositiveArg(argc, argv, 2, 25, "scale");
   const long rounds = PositiveArg(argc, argv, 3, 5, "rounds");
   const std::uint64_t t0 = NowNs();
+  const std::uint64_t c0 = ProcessCpuNs();
   // Rounds of fresh threads; the transfer array outlives them, so blocks of
   // exited threads are freed by later ones.
   for (long round = 0; round < rounds; ++round) {
@@ -98,6 +99,7 @@ int main(int argc, char** argv) {
   }
   for (auto& slot : transfer) FreeItems(slot.exchange(nullptr));
   const std::uint64_t wall = NowNs() - t0;
-  Report("mstress", wall, total_ops.load());
+  const std::uint64_t cpu = ProcessCpuNs() - c0;
+  Report("mstress", wall, cpu, total_ops.load());
   return 0;
 }

@@ -2,6 +2,7 @@
 // xorshift generator, argument parsing that rejects bad input with exit 2.
 #pragma once
 
+#include <sys/resource.h>
 #include <time.h>
 
 #include <cstdint>
@@ -16,6 +17,18 @@ inline std::uint64_t NowNs() {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
          static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+/// CPU time of the whole process (all threads, exited ones too): on a loaded
+/// machine the wall time also counts time spent queued for a core.
+inline std::uint64_t ProcessCpuNs() {
+  rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  auto ns = [](const timeval& tv) {
+    return static_cast<std::uint64_t>(tv.tv_sec) * 1'000'000'000u +
+           static_cast<std::uint64_t>(tv.tv_usec) * 1000u;
+  };
+  return ns(ru.ru_utime) + ns(ru.ru_stime);
 }
 
 /// xorshift64*: cheap enough not to dominate a malloc/free pair.
@@ -49,11 +62,13 @@ inline long PositiveArg(int argc, char** argv, int i, long fallback,
   return v;
 }
 
-/// The one line every native program prints: wall time and malloc+free count.
+/// The one line every native program prints: wall and CPU time of the
+/// threaded part, and its malloc+free count.
 inline void Report(const char* program, std::uint64_t wall_ns,
-                   std::uint64_t ops) {
-  std::printf("%s wall_ns %llu ops %llu\n", program,
+                   std::uint64_t cpu_ns, std::uint64_t ops) {
+  std::printf("%s wall_ns %llu cpu_ns %llu ops %llu\n", program,
               static_cast<unsigned long long>(wall_ns),
+              static_cast<unsigned long long>(cpu_ns),
               static_cast<unsigned long long>(ops));
 }
 

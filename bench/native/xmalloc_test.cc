@@ -83,6 +83,7 @@ int main(int argc, char** argv) {
   BatchStack stack;
   std::vector<std::thread> workers;
   const std::uint64_t t0 = NowNs();
+  const std::uint64_t c0 = ProcessCpuNs();
   for (long w = 0; w < threads / 2; ++w) {
     workers.emplace_back(Consume, &stack, batches);
     workers.emplace_back(Produce, &stack, batches,
@@ -90,7 +91,8 @@ int main(int argc, char** argv) {
   }
   for (auto& w : workers) w.join();
   const std::uint64_t wall = NowNs() - t0;
-  Report("xmalloc-test", wall,
+  const std::uint64_t cpu = ProcessCpuNs() - c0;
+  Report("xmalloc-test", wall, cpu,
          2ULL * static_cast<std::uint64_t>(threads / 2) *
              static_cast<std::uint64_t>(batches) * kPerBatch);
   return 0;
