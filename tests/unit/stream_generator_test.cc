@@ -664,8 +664,9 @@ TEST(StreamGenerator, EveryShippedCrossThreadSpecHandsOffWithItsLag) {
       EXPECT_EQ(l.g.plan.lag, EffectiveLag(spec, threads, ops));
       // Steady hand-offs take the default, thousands of turns at the
       // default budget; cache-scratch's one-off hand-outs ask for lag 1.
-      if (!spec.lag)
+      if (!spec.lag) {
         EXPECT_GT(l.g.plan.lag, 100u) << "a hand-off lag of thousands of turns";
+      }
       EXPECT_GT(ExpectLagged(l), 0u);
     }
   }
