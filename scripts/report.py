@@ -452,6 +452,22 @@ def write_index(res, out, charts, notes):
         f"{', '.join(map(str, res.threads))}. Figures are medians over ok repetitions; "
         "ratios are against <code>system</code> (glibc) on the same workload and thread count.</p>",
     ]
+    # Cells whose threads spent over 5 % of their time waiting for each other:
+    # their ns/op excludes the waits, but what they measured was partly the
+    # scheduler (the console marks them with '!').
+    shares = {}
+    for doc in res.docs:
+        for c in doc.get("cells", []):
+            ws = dig(c, "wait", "wait_share")
+            if c.get("status") == "ok" and num(ws) is not None:
+                shares.setdefault((c["workload"], c["threads"], c["allocator"]), []).append(ws)
+    flagged = [(k, median(v)) for k, v in sorted(shares.items()) if median(v) > 0.05]
+    if flagged:
+        parts.append("<h2 id=wait_share>Cells over 5 % wait share</h2><p>Their threads spent this share "
+                     "of their time waiting for each other (hand-offs, barriers); ns/op excludes it, but part "
+                     "of what these cells measured is scheduling.</p><ul>" + "".join(
+                         f"<li>{html.escape(w)}, {t} threads, {html.escape(a)}: {s * 100:.1f} %</li>"
+                         for (w, t, a), s in flagged) + "</ul>")
     for name, title, how in charts:
         parts += [f"<h2 id={name}>{html.escape(title)}</h2>", f"<p>{html.escape(how)}</p>",
                   f"<a href=\"{name}.svg\"><img src=\"{name}.png\" alt=\"{html.escape(title)}\"></a>"]

@@ -188,6 +188,7 @@ CellMeasurement RunCell(A& alloc, const WorkloadSpec& spec,
     m.declared_tags =
         std::make_shared<StreamTagTally>(n, m.plan.slots_per_thread);
   std::uint32_t to_drop = opt.test_drop_last_frees;
+  std::vector<std::uint64_t> active_before(n);
   MappedArray<LiveBlock> live_blocks(
       opt.replay.locality ? std::size_t{n} * m.plan.slots_per_thread : 0);
   bool more = true;
@@ -212,6 +213,8 @@ CellMeasurement RunCell(A& alloc, const WorkloadSpec& spec,
     }
     m.generate_ns += MonotonicClock::Now() - g0;
     ++m.chunks;
+    for (std::uint32_t t = 0; t < n; ++t)
+      active_before[t] = results[t].busy_ticks + results[t].wait_ticks;
     sync.arrive_and_wait();
     sync.arrive_and_wait();
     // Wall time of the chunk from the threads' own stamps: first start to
@@ -221,7 +224,21 @@ CellMeasurement RunCell(A& alloc, const WorkloadSpec& spec,
       first = std::min(first, results[t].last_start_ticks);
       last = std::max(last, results[t].last_end_ticks);
     }
-    if (last > first) m.wall_ticks += last - first;
+    if (last > first) {
+      m.wall_ticks += last - first;
+      // What a thread did not spend replaying or waiting on a hand-off
+      // within the chunk's wall time it spent at the barriers (a late
+      // start, an early finish) or between a retired thread and its
+      // successor: waits too, so busy + wait = wall for every thread.
+      for (std::uint32_t t = 0; t < n; ++t) {
+        const std::uint64_t active =
+            results[t].busy_ticks + results[t].wait_ticks - active_before[t];
+        if (active < last - first) {
+          results[t].wait_ticks += last - first - active;
+          results[t].barrier_wait_ticks += last - first - active;
+        }
+      }
+    }
     if (opt.replay.locality) {
       std::size_t count = 0;
       for (std::uint32_t t = 0; t < n; ++t) {

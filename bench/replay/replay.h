@@ -3,7 +3,9 @@
 // so the hot loop holds no virtual call, no harness allocation and no I/O.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -32,10 +34,12 @@ inline constexpr std::uint64_t kSizeMask = (1ULL << 48) - 1;
 inline constexpr int kAlignShift =
     48;  ///< bits 48..55: align_log2 of the block
 
-/// A hand-off box for cross-thread frees. `turn` counts half-uses: use u is
-/// sent when turn == 2u and received when turn == 2u + 1, so a reused box can
-/// never hand a block to the wrong receiver.
-struct alignas(64) Mailbox {
+/// A hand-off box for cross-thread frees, one of a sender's ring. `turn`
+/// counts half-uses: use u is sent when turn == 2u and received when
+/// turn == 2u + 1, so a reused box can never hand a block to the wrong
+/// receiver. Not cache-line aligned: with the lag, the sender writes a box
+/// about `lag` boxes away from the one its receiver reads.
+struct Mailbox {
   std::atomic<std::uint64_t> turn;
   void* ptr;
   std::uint64_t size_stamp;
@@ -53,7 +57,14 @@ struct ThreadResult {
   std::uint64_t realloc_bytes_copied = 0;  ///< min(old, new) of moved blocks
   std::uint64_t live_bytes = 0, peak_live_bytes = 0;
   std::uint64_t live_usable_bytes = 0, peak_usable_bytes = 0;
-  std::uint64_t busy_ticks = 0;  ///< this thread's replay time, clock ticks
+  std::uint64_t busy_ticks = 0;  ///< replay time without the waits, ticks
+  /// Time spent waiting for a peer: hand-offs (a receive whose send has not
+  /// happened, a send whose ring box is still full), measured by the replay;
+  /// chunk barriers and respawn joins, added by the cell driver. Never part
+  /// of busy_ticks, ns_per_op or the latency histograms.
+  std::uint64_t wait_ticks = 0;
+  std::uint64_t waits = 0;               ///< hand-off waits (each one counted)
+  std::uint64_t barrier_wait_ticks = 0;  ///< of wait_ticks: barriers, respawns
   std::uint64_t last_start_ticks = 0, last_end_ticks = 0;  ///< latest chunk
   std::uint64_t timed_segments = 0;
   std::uint64_t content_errors = 0;
@@ -153,12 +164,14 @@ class ReplayThread {
   bool Run(std::span<const Op> ops, bool resumed = false) {
     const std::uint64_t start = Clock::Now();
     respawn_at_ = nullptr;
+    run_wait_ticks_ = 0;
     bool ok = options_.timed ? RunTimed(ops) : RunUntimed(ops);
     const std::uint64_t end = Clock::Now();
     respawn_pending_ = respawn_at_ != nullptr;
     consumed_ = respawn_pending_ ? respawn_at_ - ops.data() + 1 : ops.size();
     if (respawn_pending_) ok = true;
-    result_.busy_ticks += end - start;
+    const std::uint64_t span = end - start;
+    result_.busy_ticks += span - std::min(span, run_wait_ticks_);
     if (!resumed) result_.last_start_ticks = start;
     result_.last_end_ticks = end;
     return ok;
@@ -398,11 +411,9 @@ class ReplayThread {
           result_.live_bytes -= slot.size_stamp & kSizeMask;
           result_.live_usable_bytes -= alloc_.UsableSize(slot.ptr);
         }
-        while (box.turn.load(std::memory_order_acquire) != 2 * use) {
-          if (Aborted())
-            return Fail("stopped waiting to send; another thread failed", 0);
-          Pause();
-        }
+        if (box.turn.load(std::memory_order_acquire) != 2 * use &&
+            !WaitForTurn(box, 2 * use))
+          return Fail("stopped waiting to send; another thread failed", 0);
         box.ptr = slot.ptr;
         box.size_stamp = slot.size_stamp;
         box.turn.store(2 * use + 1, std::memory_order_release);
@@ -413,11 +424,9 @@ class ReplayThread {
       case OpKind::kReceive: {
         Mailbox& box = mailboxes_[op.arg & 0xffffffffu];
         const std::uint64_t use = op.arg >> 32;
-        while (box.turn.load(std::memory_order_acquire) != 2 * use + 1) {
-          if (Aborted())
-            return Fail("stopped waiting to receive; another thread failed", 0);
-          Pause();
-        }
+        if (box.turn.load(std::memory_order_acquire) != 2 * use + 1 &&
+            !WaitForTurn(box, 2 * use + 1))
+          return Fail("stopped waiting to receive; another thread failed", 0);
         slot.ptr = box.ptr;
         slot.size_stamp = box.size_stamp;
         box.turn.store(2 * use + 2, std::memory_order_release);
@@ -560,14 +569,33 @@ class ReplayThread {
     return false;
   }
 
-  // Spin briefly, then yield: with more replay threads than cores the
-  // partner of a hand-off may need this core to make progress.
-  void Pause() {
-    if (++spins_ % 1024 == 0) {
-      std::this_thread::yield();
-    } else {
-      __builtin_ia32_pause();
+  // Off the common path: only a hand-off whose partner is more than `lag`
+  // turns behind gets here. The wait is timed apart (Run subtracts it from
+  // busy time). Spin briefly, then yield, then sleep: a partner that is
+  // descheduled needs a core more than this thread needs to notice it
+  // back within microseconds.
+  [[gnu::noinline]] bool WaitForTurn(const Mailbox& box, std::uint64_t want) {
+    const std::uint64_t t0 = Clock::Now();
+    bool ok = true;
+    for (std::uint32_t spins = 0;
+         box.turn.load(std::memory_order_acquire) != want; ++spins) {
+      if (Aborted()) {
+        ok = false;
+        break;
+      }
+      if (spins < 256) {
+        __builtin_ia32_pause();
+      } else if (spins < 512) {
+        std::this_thread::yield();
+      } else {
+        std::this_thread::sleep_for(std::chrono::microseconds(20));
+      }
     }
+    const std::uint64_t waited = Clock::Now() - t0;
+    run_wait_ticks_ += waited;
+    result_.wait_ticks += waited;
+    ++result_.waits;
+    return ok;
   }
   bool Accounting() const { return options_.timed && options_.account; }
   bool Aborted() const {
@@ -581,7 +609,7 @@ class ReplayThread {
   ThreadResult& result_;
   ThreadLatency* latency_;
   std::uint64_t stamp_counter_ = 0;
-  std::uint64_t spins_ = 0;
+  std::uint64_t run_wait_ticks_ = 0;  // hand-off waits of the current Run
   const Op* respawn_at_ = nullptr;
   bool respawn_pending_ = false;
   std::size_t consumed_ = 0;

@@ -30,6 +30,14 @@ std::string Bytes(double b) {
   return Fmt("%.0fK", b / 1024);
 }
 
+// The median wait share, flagged past 5 %: the cell's threads spent that
+// much of their time on each other rather than on the allocator.
+std::string WaitShare(const std::vector<double>& shares) {
+  if (shares.empty()) return "-";
+  const double share = Median0(shares);
+  return Fmt("%.1f%%", share * 100) + (share > 0.05 ? "!" : "");
+}
+
 struct Row {
   std::vector<std::string> cols;
 };
@@ -77,18 +85,18 @@ std::string ConsoleTable(const json& results) {
 
   std::vector<Row> rows;
   rows.push_back(
-      {{"workload",  "thr",           "allocator", "ns/op",      "CV%",
-        "median CI", "Mops/s",        "vs system", "alloc p50",  "p99",
-        "p99.9",     "free p50",      "p99",       "p99.9",      "timing",
-        "peak RSS",  "vs sys",        "RSS/live",  "purged RSS", "vs sys",
-        "instr/op",  "D1 rd miss/op", "locality",  "status"}});
+      {{"workload",  "thr",      "allocator",     "ns/op",     "CV%",
+        "median CI", "Mops/s",   "wait",          "vs system", "alloc p50",
+        "p99",       "p99.9",    "free p50",      "p99",       "p99.9",
+        "timing",    "peak RSS", "vs sys",        "RSS/live",  "purged RSS",
+        "vs sys",    "instr/op", "D1 rd miss/op", "locality",  "status"}});
   bool any_batched = false, any_noisy = false;
   for (const Key& k : order) {
     const auto& cells = groups[k];
     Row row;
     row.cols = {std::get<0>(k), std::to_string(std::get<1>(k)), std::get<2>(k)};
-    std::vector<double> ns_reps, mops, a50, a99, a999, f50, f99, f999, rss,
-        ratio, purged, instr, d1, loc;
+    std::vector<double> ns_reps, mops, wait, a50, a99, a999, f50, f99, f999,
+        rss, ratio, purged, instr, d1, loc;
     std::string cache_mode;
     int ok = 0, failed = 0, skipped = 0;
     std::string reason, timing = "-";
@@ -103,6 +111,8 @@ std::string ConsoleTable(const json& results) {
       ++ok;
       ns_reps.push_back((*c)["ns_per_op"].get<double>());
       mops.push_back((*c)["mops_per_s"].get<double>());
+      if (c->contains("wait") && (*c)["wait"].is_object())
+        wait.push_back((*c)["wait"]["wait_share"].get<double>());
       const json& mem = (*c)["memory"];
       rss.push_back(mem["peak_rss_bytes"].get<double>());
       if (mem.value("rss_over_live_at_peak", json()).is_number())
@@ -136,7 +146,7 @@ std::string ConsoleTable(const json& results) {
       }
     }
     if (ok == 0) {
-      row.cols.insert(row.cols.end(), 20, "-");
+      row.cols.insert(row.cols.end(), 21, "-");
       row.cols.push_back((failed ? "FAILED: " : "skipped: ") + reason);
       rows.push_back(std::move(row));
       continue;
@@ -156,7 +166,7 @@ std::string ConsoleTable(const json& results) {
          stab.n >= 2 ? Fmt("%.1f", stab.cv_pct) + (noisy ? "!" : "") : "-",
          stab.n >= 2 ? Fmt("%.1f", stab.ci_low) + Fmt("-%.1f", stab.ci_high)
                      : "-",
-         Fmt("%.1f", Median0(mops)),
+         Fmt("%.1f", Median0(mops)), WaitShare(wait),
          base != baseline.end() ? Fmt("%.2fx", ns / base->second) : "-",
          lat(a50), lat(a99), lat(a999), lat(f50), lat(f99), lat(f999), timing,
          Bytes(Median0(rss))});
@@ -202,7 +212,10 @@ std::string ConsoleTable(const json& results) {
   }
   out +=
       "latencies in ns (median of repetitions); ns/op = busy time per op per "
-      "thread; "
+      "thread, waits excluded; Mops/s = all threads' ops over the cell's wall "
+      "time; wait = share of the threads' time spent waiting for each other "
+      "(hand-offs, barriers), '!' above 5 %: part of what the cell measured is "
+      "scheduling; "
       "vs system = ns/op relative to glibc\n"
       "peak RSS = whole worker's high-water mark; RSS/live = peak RSS / peak "
       "live requested bytes; purged RSS = RSS after the adapter's purge hook; "

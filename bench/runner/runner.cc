@@ -149,7 +149,8 @@ json MergeCell(json cell, const json& untimed, const json* timed,
   for (const char* key :
        {"allocator_version", "library", "identity", "seed", "ops_per_thread",
         "stream_digest", "ops", "records", "counts", "complete", "wall_ns",
-        "ns_per_op", "mops_per_s", "per_thread", "generate_ns", "chunks"})
+        "ns_per_op", "mops_per_s", "wait", "per_thread", "generate_ns",
+        "chunks"})
     cell[key] = untimed[key];
   if (untimed.contains("pinned_cpus"))
     cell["pinned_cpus"] = untimed["pinned_cpus"];

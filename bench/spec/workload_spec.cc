@@ -257,7 +257,7 @@ class Parser {
   WorkloadSpec Workload(const json& j) {
     OnlyKeys(j, "spec",
              {"name", "description", "seed", "threads", "ops_per_thread",
-              "phases", "leak_blocks", "test_only"});
+              "phases", "leak_blocks", "test_only", "lag"});
     WorkloadSpec w;
     w.path = path_;
     w.name = String(j, "spec", "name");
@@ -312,6 +312,16 @@ class Parser {
         Fail(
             "phases[" + std::to_string(i) + "].cross_thread.share",
             "needs spec.threads >= 2 (a thread cannot hand objects to itself)");
+    }
+    if (j.contains("lag")) {
+      w.lag = static_cast<std::uint32_t>(Uint(j, "spec", "lag", 0, kMaxLag));
+      // A lag as long as the smallest budget would push every receive into
+      // the tear-down: the hand-offs would no longer overlap the work.
+      if (HasHandOffs(w) && *w.lag >= w.ops_per_thread[0])
+        Fail("spec.lag", "must be below ops_per_thread.quick (" +
+                             std::to_string(w.ops_per_thread[0]) + ", got " +
+                             std::to_string(*w.lag) +
+                             "): every receive would wait for the tear-down");
     }
     return w;
   }
@@ -411,6 +421,23 @@ void ValidateForThreads(const WorkloadSpec& spec, std::uint32_t threads) {
       throw SpecError(spec.path + ": phases[" + std::to_string(i) +
                       "].cross_thread.share: needs at least 2 threads (got 1)");
   }
+}
+
+bool HasHandOffs(const WorkloadSpec& spec) {
+  for (const PhaseSpec& p : spec.phases) {
+    if (p.cross_thread_share > 0) return true;
+  }
+  return false;
+}
+
+std::uint32_t EffectiveLag(const WorkloadSpec& spec, std::uint32_t threads,
+                           std::uint64_t ops_per_thread) {
+  if (spec.lag) return *spec.lag;
+  // All rings together within the kernel pool's 2^20 mailboxes.
+  const std::uint64_t ring_cap =
+      (std::uint64_t{1} << 19) / std::max(1u, threads) - 1;
+  return static_cast<std::uint32_t>(
+      std::min<std::uint64_t>({kDefaultLag, ops_per_thread / 8, ring_cap}));
 }
 
 const char* ScaleName(Scale s) {

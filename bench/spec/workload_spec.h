@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -23,6 +24,14 @@ inline constexpr std::uint64_t kMaxBlockSize = 1ULL << 40;  // 1 TiB
 inline constexpr std::uint64_t kMaxOpsPerThread = 1'000'000'000'000ULL;
 inline constexpr std::uint32_t kMaxThreads = 1024;
 inline constexpr std::uint32_t kMaxWorkingSet = 1u << 24;
+/// Hand-off lag bounds: the rings that carry hand-offs hold about 2 * lag
+/// blocks per thread pair (bench/README.md, "Why streams never deadlock").
+inline constexpr std::uint32_t kMaxLag = 1u << 20;
+/// A descheduled peer on a loaded 2-core machine is gone for a scheduler
+/// slice (milliseconds); at 20-100 ns per op a lag of 16384 turns lets the
+/// running thread go on for 0.3-1.6 ms before it must wait, while a ring
+/// slot is touched again only 16384 hand-offs later.
+inline constexpr std::uint32_t kDefaultLag = 16384;
 
 /// kInverseSquare is glibc bench-malloc-thread's law, density ~ size^-2:
 /// a Pareto with alpha 1, named because users look for it by that name.
@@ -94,7 +103,11 @@ struct WorkloadSpec {
   std::array<std::uint64_t, 3> ops_per_thread{};  ///< by Scale
   std::vector<PhaseSpec> phases;
   std::uint32_t leak_blocks = 0;  ///< blocks each thread leaves live on purpose
-  bool test_only = false;         ///< hidden from `all`
+  /// A block sent at the sender's turn k is received no earlier than the
+  /// receiver's turn k + lag. Unset: kDefaultLag, capped at an eighth of the
+  /// op budget so short runs still hand blocks off before the tear-down.
+  std::optional<std::uint32_t> lag;
+  bool test_only = false;  ///< hidden from `all`
 };
 
 /// Parses and validates a spec; throws SpecError naming the key.
@@ -104,6 +117,14 @@ WorkloadSpec LoadWorkloadSpec(const std::string& path);
 
 /// Checks the spec against a thread count (cross-thread needs two threads).
 void ValidateForThreads(const WorkloadSpec& spec, std::uint32_t threads);
+
+/// True when some phase hands blocks to other threads.
+bool HasHandOffs(const WorkloadSpec& spec);
+
+/// The lag the generator uses for this op budget and thread count (see
+/// WorkloadSpec::lag; the default also keeps all rings within 2^20 boxes).
+std::uint32_t EffectiveLag(const WorkloadSpec& spec, std::uint32_t threads,
+                           std::uint64_t ops_per_thread);
 
 const char* ScaleName(Scale s);
 bool ParseScale(const std::string& name, Scale* out);

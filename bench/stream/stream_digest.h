@@ -25,6 +25,12 @@ class StreamDigest {
   std::uint64_t value() const { return Mix(state_ ^ count_); }
   std::uint64_t count() const { return count_; }
 
+  /// Streams with hand-offs fold their lag in as one more element after the
+  /// threads' digests: the lag is part of what was replayed.
+  static std::uint64_t LagElement(std::uint32_t lag) {
+    return 0x6c6167ULL << 32 | lag;  // "lag"
+  }
+
   static std::uint64_t Combine(std::span<const std::uint64_t> per_thread) {
     std::uint64_t h = 0x6a09e667f3bcc908ULL ^ per_thread.size();
     for (std::uint64_t d : per_thread) h = Mix(h ^ d) * 0xff51afd7ed558ccdULL;

@@ -1,6 +1,7 @@
 // The generator's simulation: threads take turns, one budgeted op per turn;
-// a receive is always emitted after its send in that global order, which is
-// what makes every wait in the replay resolve (see bench/README.md).
+// a block sent at turn k is received at the receiver's turn k + lag, always
+// after its send in that global order, which is what makes every wait in the
+// replay resolve (see bench/README.md).
 #include "bench/stream/stream_generator.h"
 
 #include <algorithm>
@@ -38,6 +39,8 @@ struct LiveObject {
 };
 
 struct PendingHandOff {
+  std::uint64_t due;  // the receiver's turn at which it is received
+  std::uint32_t sender;
   std::uint32_t mailbox;
   std::uint32_t use;
   std::uint64_t size;
@@ -47,9 +50,10 @@ struct PendingHandOff {
   std::uint32_t owner;
 };
 
-// A mailbox's use number is 32 bits of the op's arg; a box is retired, never
-// wrapped, before it runs out, so 10^12-op streams stay unambiguous.
-constexpr std::uint32_t kMaxMailboxUses = UINT32_MAX;
+// A mailbox's use number is 32 bits of the op's arg; rings are made deep
+// enough that no box is used that often, so 10^12-op streams stay
+// unambiguous.
+constexpr std::uint64_t kMaxMailboxUses = UINT32_MAX;
 
 std::uint64_t MailboxArg(std::uint32_t mailbox, std::uint32_t use) {
   return static_cast<std::uint64_t>(use) << 32 | mailbox;
@@ -67,7 +71,10 @@ struct StreamGenerator::ThreadState {
   Rng rng;
   std::deque<LiveObject> live;
   std::vector<std::uint32_t> free_slots;
-  std::deque<PendingHandOff> inbox;
+  std::deque<PendingHandOff> inbox;  // ordered by due turn
+  std::uint64_t turn = 0;            // turns taken so far
+  std::uint64_t sent = 0;            // hand-offs sent through this ring
+  std::uint64_t in_flight = 0;       // sent by this thread, not yet received
   std::uint64_t budget_done = 0;
   std::size_t phase = 0;
   std::uint64_t phase_end = 0;
@@ -77,11 +84,20 @@ struct StreamGenerator::ThreadState {
   StreamDigest digest;
   StreamCounts counts;
 
+  std::vector<std::uint64_t>* turn_log = nullptr;
+
   void Emit(const Op& op, std::span<Op> buffer, std::size_t& filled) {
     ALLOCMARK_CHECK(filled < buffer.size(), "chunk overflow");
     buffer[filled++] = op;
     digest.Add(std::span<const Op>(&op, 1));
     ++counts.ops;
+    if (turn_log != nullptr) turn_log->push_back(turn);
+  }
+
+  std::size_t DueCount() const {
+    std::size_t n = 0;
+    while (n < inbox.size() && inbox[n].due <= turn) ++n;
+    return n;
   }
 };
 
@@ -99,14 +115,21 @@ StreamGenerator::StreamGenerator(const WorkloadSpec& spec,
   }
   // +1: a received block passes through one slot before it is freed.
   plan_.slots_per_thread = max_ws + 1;
-  // Between two turns of a thread every other thread sends it at most one
-  // block, so at most T*(T-1) blocks are ever in flight; plus one box per
-  // 2^32 sends, for the boxes retired when their use counter runs out.
-  const std::uint64_t max_sends =
-      static_cast<std::uint64_t>(threads) * ops_per_thread;
-  plan_.mailboxes = threads * threads + 1 +
-                    static_cast<std::uint32_t>(max_sends / kMaxMailboxUses);
-  mailbox_limit_ = plan_.mailboxes;
+  hand_offs_ = threads > 1 && HasHandOffs(spec);
+  if (hand_offs_) {
+    // One ring per sender. A thread sends at most one block per turn and
+    // each is received `lag` turns later, so at most lag + 1 of its blocks
+    // are in flight in the simulation; twice that lets the replay's sender
+    // run up to `lag` turns ahead of its slowest receiver before its next
+    // box is still occupied. Deep enough too that a box's 32-bit use
+    // counter never wraps within the op budget.
+    plan_.lag = EffectiveLag(spec, threads, ops_per_thread);
+    const std::uint64_t depth = std::max<std::uint64_t>(
+        2 * std::uint64_t{plan_.lag} + 2, ops_per_thread / kMaxMailboxUses + 1);
+    ALLOCMARK_CHECK(depth * threads < UINT32_MAX, "hand-off rings too large");
+    plan_.ring_depth = static_cast<std::uint32_t>(depth);
+    plan_.mailboxes = plan_.ring_depth * threads;
+  }
   std::uint64_t seed_state = seed ^ 0x616c6c6f636d6b21ULL;  // "allocmk!"
   for (std::uint32_t t = 0; t < threads; ++t) {
     auto ts = std::make_unique<ThreadState>(SplitMix64(seed_state));
@@ -121,6 +144,9 @@ StreamGenerator::~StreamGenerator() = default;
 std::uint64_t StreamGenerator::Digest() const {
   std::vector<std::uint64_t> per_thread;
   for (const auto& ts : threads_) per_thread.push_back(ts->digest.value());
+  // The lag decides when each block is received: two runs that differ in it
+  // did not do the same work, even where the ops happen to coincide.
+  if (hand_offs_) per_thread.push_back(StreamDigest::LagElement(plan_.lag));
   return StreamDigest::Combine(per_thread);
 }
 
@@ -138,6 +164,11 @@ bool StreamGenerator::NextChunk(std::span<const std::span<Op>> buffers,
                                 std::span<std::size_t> filled) {
   ALLOCMARK_CHECK(buffers.size() == plan_.threads, "one buffer per thread");
   std::fill(filled.begin(), filled.end(), 0);
+  if (turn_log_ != nullptr) {
+    turn_log_->resize(plan_.threads);
+    for (std::uint32_t t = 0; t < plan_.threads; ++t)
+      threads_[t]->turn_log = &(*turn_log_)[t];
+  }
   while (!done_) {
     const std::uint32_t t = next_thread_;
     if (!Step(t, buffers[t], filled[t])) return true;  // t's buffer is full
@@ -155,15 +186,16 @@ bool StreamGenerator::NextChunk(std::span<const std::span<Op>> buffers,
   return false;
 }
 
-// One turn of thread t: receive and free whatever was handed to it, then one
-// budgeted op (or one tear-down free). Returns false, emitting nothing, when
-// the turn might not fit in the buffer.
+// One turn of thread t: receive and free whatever is due to it (sent `lag`
+// turns ago), then one budgeted op (or one tear-down free). Returns false,
+// emitting nothing, when the turn might not fit in the buffer.
 bool StreamGenerator::Step(std::uint32_t t, std::span<Op> buffer,
                            std::size_t& filled) {
   ThreadState& ts = *threads_[t];
-  if (buffer.size() - filled < 2 * ts.inbox.size() + 3) return false;
+  const std::size_t due = ts.DueCount();
+  if (buffer.size() - filled < 2 * due + 3) return false;
 
-  while (!ts.inbox.empty()) {
+  for (std::size_t k = 0; k < due; ++k) {
     const PendingHandOff h = ts.inbox.front();
     ts.inbox.pop_front();
     const std::uint32_t slot = ts.free_slots.back();
@@ -171,7 +203,7 @@ bool StreamGenerator::Step(std::uint32_t t, std::span<Op> buffer,
              MailboxArg(h.mailbox, h.use)},
             buffer, filled);
     ++ts.counts.receives;
-    if (h.use + 1 < kMaxMailboxUses) free_mailboxes_.push_back(h.mailbox);
+    --threads_[h.sender]->in_flight;
     // An adopted block joins the live set only while it has room, so the
     // working-set bound holds for received blocks too.
     if (h.adopt && ts.live.size() < spec_.phases[ts.phase].working_set &&
@@ -218,8 +250,10 @@ bool StreamGenerator::Step(std::uint32_t t, std::span<Op> buffer,
     ++ts.budget_done;
     ts.counts.max_live =
         std::max<std::uint64_t>(ts.counts.max_live, ts.live.size());
+    ++ts.turn;
     return true;
   }
+  ++ts.turn;
 
   // Tear-down, once nobody can send to us any more: free what is live in
   // allocation order, except the blocks the spec leaks on purpose.
@@ -378,22 +412,21 @@ void StreamGenerator::EmitFree(std::uint32_t t, ThreadState& ts,
     return;
   }
   const std::uint32_t peer = PickPeer(t, ts, phase);
-  std::uint32_t mailbox;
-  if (!free_mailboxes_.empty()) {
-    mailbox = free_mailboxes_.front();
-    free_mailboxes_.pop_front();
-  } else {
-    mailbox = static_cast<std::uint32_t>(mailbox_uses_.size());
-    mailbox_uses_.push_back(0);
-    ALLOCMARK_CHECK(mailbox < mailbox_limit_, "mailbox bound exceeded");
-  }
-  const std::uint32_t use = mailbox_uses_[mailbox]++;
+  // The ring's next box; its previous use was received in this simulation
+  // (checked), so at replay a sender waits only for a receive that comes
+  // earlier in the global order.
+  ALLOCMARK_CHECK(ts.in_flight < plan_.ring_depth, "hand-off ring overflow");
+  const auto mailbox = static_cast<std::uint32_t>(
+      t * std::uint64_t{plan_.ring_depth} + ts.sent % plan_.ring_depth);
+  const auto use = static_cast<std::uint32_t>(ts.sent / plan_.ring_depth);
+  ++ts.sent;
+  ++ts.in_flight;
   ts.Emit({OpKind::kSend, 0, Touch::kNone, obj.tag, obj.slot,
            MailboxArg(mailbox, use)},
           buffer, filled);
   ++ts.counts.sends;
   threads_[peer]->inbox.push_back(
-      {mailbox, use, obj.size, obj.tag, obj.align_log2,
+      {ts.turn + plan_.lag, t, mailbox, use, obj.size, obj.tag, obj.align_log2,
        phase.receiver == Receiver::kAdopt, obj.owner});
 }
 

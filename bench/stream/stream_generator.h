@@ -1,5 +1,5 @@
 // Compiles a workload spec and a seed into per-thread op streams, chunk by
-// chunk, from one global simulation so cross-thread hand-offs never deadlock.
+// chunk, from one global simulation so lagged hand-offs never deadlock.
 #pragma once
 
 #include <cstdint>
@@ -20,8 +20,10 @@ namespace allocmark {
 struct StreamPlan {
   std::uint32_t threads = 0;
   std::uint32_t slots_per_thread = 0;
-  std::uint32_t mailboxes = 0;
+  std::uint32_t mailboxes = 0;       ///< threads * ring_depth when hand-offs
   std::uint64_t ops_per_thread = 0;  ///< budgeted ops (alloc/free/realloc)
+  std::uint32_t lag = 0;  ///< a send of turn k is received at turn k + lag
+  std::uint32_t ring_depth = 0;  ///< mailboxes in each sender's ring
 };
 
 /// What the generated streams contain, per thread (exact, not sampled).
@@ -61,6 +63,12 @@ class StreamGenerator {
   const StreamCounts& counts(std::uint32_t thread) const;
   StreamCounts TotalCounts() const;
 
+  /// Tests only: when set, every emitted op of thread t appends the turn it
+  /// was emitted in to (*log)[t] (the lag property is checked against it).
+  void set_turn_log(std::vector<std::vector<std::uint64_t>>* log) {
+    turn_log_ = log;
+  }
+
  private:
   struct ThreadState;
   bool Step(std::uint32_t t, std::span<Op> buffer, std::size_t& filled);
@@ -78,10 +86,9 @@ class StreamGenerator {
   StreamPlan plan_;
   std::vector<SizeSampler> samplers_;  // one per phase
   std::vector<std::unique_ptr<ThreadState>> threads_;
-  std::deque<std::uint32_t> free_mailboxes_;  // FIFO: spreads reuse apart
-  std::uint32_t mailbox_limit_ = 0;  // boxes the plan allows, retired ones too
-  std::vector<std::uint32_t> mailbox_uses_;
+  bool hand_offs_ = false;
   std::uint32_t next_thread_ = 0;
+  std::vector<std::vector<std::uint64_t>>* turn_log_ = nullptr;
   bool all_budgets_done_ = false;
   bool done_ = false;
 };

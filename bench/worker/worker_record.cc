@@ -147,6 +147,7 @@ json WorkerRecordJson(const WorkerContext& ctx, const CellMeasurement& m) {
   const WorkloadSpec& spec = *ctx.spec;
   std::uint64_t allocs = 0, frees = 0, reallocs = 0, in_place = 0, copied = 0;
   std::uint64_t sends = 0, receives = 0, busy = 0;
+  std::uint64_t wait = 0, waits = 0, barrier_wait = 0;
   std::uint64_t peak_live = 0, peak_usable = 0, end_live = 0,
                 content_errors = 0;
   json per_thread = json::array();
@@ -160,6 +161,9 @@ json WorkerRecordJson(const WorkerContext& ctx, const CellMeasurement& m) {
     sends += r.sends;
     receives += r.receives;
     busy += r.busy_ticks;
+    wait += r.wait_ticks;
+    waits += r.waits;
+    barrier_wait += r.barrier_wait_ticks;
     // Per-thread peaks are not simultaneous; their sum bounds the true peak.
     peak_live += r.peak_live_bytes;
     peak_usable += r.peak_usable_bytes;
@@ -170,7 +174,15 @@ json WorkerRecordJson(const WorkerContext& ctx, const CellMeasurement& m) {
         {"thread", t},
         {"ops", ops},
         {"busy_ns", ctx.clock.TicksToNs(r.busy_ticks)},
-        {"ns_per_op", ops ? ctx.clock.TicksToNs(r.busy_ticks) / ops : 0.0}};
+        {"ns_per_op", ops ? ctx.clock.TicksToNs(r.busy_ticks) / ops : 0.0},
+        {"wait_ns", ctx.clock.TicksToNs(r.wait_ticks)},
+        {"waits", r.waits},
+        {"barrier_wait_ns", ctx.clock.TicksToNs(r.barrier_wait_ticks)},
+        {"wait_share",
+         r.busy_ticks + r.wait_ticks
+             ? static_cast<double>(r.wait_ticks) /
+                   static_cast<double>(r.busy_ticks + r.wait_ticks)
+             : 0.0}};
     if (!m.latency.empty()) {
       pt["latency"] = {
           {"alloc", LatencyJson(m.latency[t].op[0], ctx.clock, false)},
@@ -221,6 +233,18 @@ json WorkerRecordJson(const WorkerContext& ctx, const CellMeasurement& m) {
   j["ns_per_op"] = ops ? busy_ns / static_cast<double>(ops) : 0.0;
   j["mops_per_s"] =
       wall_ns > 0 ? static_cast<double>(ops) / wall_ns * 1e3 : 0.0;
+  // Time the threads spent waiting for each other, kept out of ns_per_op and
+  // the latencies; a share above 5 % says the cell partly measured the
+  // scheduler (the console flags it).
+  j["wait"] = {{"wait_ns", ctx.clock.TicksToNs(wait)},
+               {"waits", waits},
+               {"barrier_wait_ns", ctx.clock.TicksToNs(barrier_wait)},
+               {"wait_share", busy + wait ? static_cast<double>(wait) /
+                                                static_cast<double>(busy + wait)
+                                          : 0.0},
+               {"lag", m.plan.ring_depth ? json(m.plan.lag) : json(nullptr)},
+               {"ring_depth",
+                m.plan.ring_depth ? json(m.plan.ring_depth) : json(nullptr)}};
   j["generate_ns"] = m.generate_ns;
   j["chunks"] = m.chunks;
   j["per_thread"] = std::move(per_thread);

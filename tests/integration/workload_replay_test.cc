@@ -72,6 +72,11 @@ TEST(WorkloadReplay, RespawningWorkloadsAreIdenticalAcrossProcesses) {
     ASSERT_EQ(c["status"], "ok") << c["reason"];
     if (digest.empty()) digest = c["stream_digest"];
     EXPECT_EQ(c["stream_digest"], digest) << adapter;
+    // The hand-offs are lagged (mstress's spec: 2000 turns) and the digest
+    // covers the lag; the waits are reported apart.
+    EXPECT_EQ(c["wait"]["lag"], 2000);
+    EXPECT_GE(c["wait"]["wait_share"].get<double>(), 0.0);
+    EXPECT_LE(c["wait"]["wait_share"].get<double>(), 1.0);
   }
 }
 

@@ -5,6 +5,7 @@
 // replays of every shipped spec through RunCell.
 #include "bench/stream/stream_generator.h"
 
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -23,6 +24,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <thread>
+#include <tuple>
 #include <vector>
 
 #include "allocators/null.h"
@@ -384,6 +387,8 @@ TEST(StreamGenerator, DigestCoversEveryOp) {
     d.Add(ops);
     per_thread.push_back(d.value());
   }
+  ASSERT_GT(g.plan.ring_depth, 0u);  // hand-offs: the lag is covered too
+  per_thread.push_back(StreamDigest::LagElement(g.plan.lag));
   EXPECT_EQ(StreamDigest::Combine(per_thread), g.digest);
 
   // Changing any single field of any op changes the digest.
@@ -395,7 +400,24 @@ TEST(StreamGenerator, DigestCoversEveryOp) {
     d.Add(ops);
     per_thread.push_back(d.value());
   }
+  per_thread.push_back(StreamDigest::LagElement(g.plan.lag));
   EXPECT_NE(StreamDigest::Combine(per_thread), g.digest);
+}
+
+TEST(StreamGenerator, LagIsPartOfTheDigest) {
+  auto with_lag = [](int lag) {
+    return MakeSpec([lag](json& w, json& p) {
+      w["threads"] = 2;
+      w["lag"] = lag;
+      p["cross_thread"] = {{"share", 0.5}, {"pattern", "ring"}};
+    });
+  };
+  const Generated a = Generate(with_lag(10), 2, 1000, 1);
+  const Generated b = Generate(with_lag(11), 2, 1000, 1);
+  EXPECT_EQ(a.plan.lag, 10u);
+  EXPECT_EQ(b.plan.lag, 11u);
+  EXPECT_NE(a.digest, b.digest);
+  EXPECT_EQ(Generate(with_lag(10), 2, 1000, 1).digest, a.digest);
 }
 
 TEST(StreamGenerator, SeedThreadsAndOpsSelectTheStreams) {
@@ -420,6 +442,11 @@ TEST(StreamGenerator, PlanSizesTheTables) {
   EXPECT_EQ(gen.plan().ops_per_thread, 100u);
   EXPECT_EQ(gen.plan().slots_per_thread, 41u);  // largest working set + 1
   EXPECT_GE(gen.plan().mailboxes, 3u * 2u);
+  // One ring per sender, twice the lag deep (default lag: an eighth of a
+  // budget this small).
+  EXPECT_EQ(gen.plan().lag, 100u / 8);
+  EXPECT_EQ(gen.plan().ring_depth, 2u * (100 / 8) + 2);
+  EXPECT_EQ(gen.plan().mailboxes, 3u * gen.plan().ring_depth);
 }
 
 TEST(StreamGenerator, BudgetIsSplitBetweenPhases) {
@@ -524,6 +551,228 @@ WorkloadSpec HandOffSpec(const char* pattern) {
     p["mix"] = {{"alloc", 0.45}, {"free", 0.45}, {"realloc", 0.1}};
     p["cross_thread"] = {{"share", 0.6}, {"pattern", pattern}};
   });
+}
+
+// ---------------------------------------------------------------------------
+// Lagged hand-offs
+
+struct Logged {
+  Generated g;
+  std::vector<std::vector<std::uint64_t>> turns;  // turn of every op
+};
+
+Logged GenerateLogged(const WorkloadSpec& spec, std::uint32_t threads,
+                      std::uint64_t ops, std::uint64_t seed) {
+  Logged l;
+  StreamGenerator gen(spec, threads, ops, seed);
+  gen.set_turn_log(&l.turns);
+  l.g.plan = gen.plan();
+  std::vector<std::vector<Op>> buffers(threads, std::vector<Op>(1 << 16));
+  std::vector<std::span<Op>> spans;
+  for (auto& b : buffers) spans.emplace_back(b);
+  std::vector<std::size_t> filled(threads);
+  l.g.ops.resize(threads);
+  bool more = true;
+  while (more) {
+    more = gen.NextChunk(std::span<const std::span<Op>>(spans), filled);
+    for (std::uint32_t t = 0; t < threads; ++t)
+      l.g.ops[t].insert(l.g.ops[t].end(), buffers[t].begin(),
+                        buffers[t].begin() + filled[t]);
+  }
+  for (std::uint32_t t = 0; t < threads; ++t)
+    l.g.counts.push_back(gen.counts(t));
+  l.g.digest = gen.Digest();
+  return l;
+}
+
+// The lag property, from the streams and the turn each op was emitted in:
+// every receive comes at least `lag` turns after its send, and in the
+// generator's global order (turn, then thread, then op) each ring box is
+// sent to and received from strictly in turn, use 0, 1, 2, ..., so no ring
+// ever overflows. Returns the number of hand-offs checked.
+std::uint64_t ExpectLagged(const Logged& l) {
+  const std::uint32_t lag = l.g.plan.lag;
+  struct Event {
+    std::uint64_t turn;
+    std::uint32_t thread;
+    std::size_t index;
+    bool send;
+    std::uint64_t use;
+    bool operator<(const Event& o) const {
+      return std::tie(turn, thread, index) <
+             std::tie(o.turn, o.thread, o.index);
+    }
+  };
+  std::map<std::uint64_t, std::uint64_t> send_turn;  // by op arg
+  std::map<std::uint64_t, std::vector<Event>> boxes;
+  std::uint64_t checked = 0;
+  for (std::uint32_t t = 0; t < l.g.plan.threads; ++t) {
+    EXPECT_EQ(l.turns[t].size(), l.g.ops[t].size());
+    for (std::size_t i = 0; i < l.g.ops[t].size(); ++i) {
+      const Op& op = l.g.ops[t][i];
+      if (op.kind != OpKind::kSend && op.kind != OpKind::kReceive) continue;
+      const std::uint64_t box = op.arg & 0xffffffffu;
+      EXPECT_LT(box, l.g.plan.mailboxes);
+      boxes[box].push_back(
+          {l.turns[t][i], t, i, op.kind == OpKind::kSend, op.arg >> 32});
+      if (op.kind == OpKind::kSend) send_turn[op.arg] = l.turns[t][i];
+    }
+  }
+  for (std::uint32_t t = 0; t < l.g.plan.threads; ++t) {
+    for (std::size_t i = 0; i < l.g.ops[t].size(); ++i) {
+      const Op& op = l.g.ops[t][i];
+      if (op.kind != OpKind::kReceive) continue;
+      const auto s = send_turn.find(op.arg);
+      if (s == send_turn.end()) {
+        ADD_FAILURE() << "receive without a send, thread " << t << " op " << i;
+        return checked;
+      }
+      if (l.turns[t][i] < s->second + lag) {
+        ADD_FAILURE() << "thread " << t << " op " << i << " receives at turn "
+                      << l.turns[t][i] << " a block sent at turn " << s->second
+                      << ", lag " << lag;
+        return checked;
+      }
+      ++checked;
+    }
+  }
+  for (auto& [box, events] : boxes) {
+    std::sort(events.begin(), events.end());
+    for (std::size_t k = 0; k < events.size(); ++k) {
+      if (events[k].send != (k % 2 == 0) || events[k].use != k / 2) {
+        ADD_FAILURE() << "box " << box << " event " << k << " is a "
+                      << (events[k].send ? "send" : "receive") << " of use "
+                      << events[k].use << ": the ring overflowed";
+        return checked;
+      }
+    }
+    EXPECT_EQ(events.size() % 2, 0u) << "box " << box << " left full";
+  }
+  return checked;
+}
+
+TEST(StreamGenerator, EveryShippedCrossThreadSpecHandsOffWithItsLag) {
+  int specs = 0;
+  for (const std::string& path : ShippedSpecs()) {
+    const WorkloadSpec spec = LoadWorkloadSpec(path);
+    if (!HasHandOffs(spec)) continue;
+    ++specs;
+    for (std::uint32_t threads : {2u, 3u}) {
+      SCOPED_TRACE(path + " threads " + std::to_string(threads));
+      const std::uint64_t ops = spec.ops_per_thread[0];
+      const Logged l = GenerateLogged(spec, threads, ops, spec.seed);
+      EXPECT_EQ(l.g.plan.lag, EffectiveLag(spec, threads, ops));
+      // Steady hand-offs take the default, thousands of turns at the
+      // default budget; cache-scratch's one-off hand-outs ask for lag 1.
+      if (!spec.lag) {
+        EXPECT_GT(l.g.plan.lag, 100u) << "a hand-off lag of thousands of turns";
+      }
+      EXPECT_GT(ExpectLagged(l), 0u);
+    }
+  }
+  EXPECT_GE(specs, 5);
+}
+
+TEST(StreamGenerator, LagHoldsForEveryPatternAndLag) {
+  for (const char* pattern : {"ring", "random-peer", "producer-consumer"}) {
+    for (int lag : {0, 1, 7, 300}) {
+      for (std::uint32_t threads : {2u, 4u}) {
+        SCOPED_TRACE(std::string(pattern) + " lag " + std::to_string(lag) +
+                     " threads " + std::to_string(threads));
+        WorkloadSpec spec = HandOffSpec(pattern);
+        spec.lag = lag;
+        const Logged l = GenerateLogged(spec, threads, 3000, 9);
+        EXPECT_EQ(l.g.plan.lag, static_cast<std::uint32_t>(lag));
+        EXPECT_GT(ExpectLagged(l), 0u);
+        const SimResult r = Simulate(spec, l.g, false);
+        EXPECT_FALSE(r.deadlock) << r.error;
+      }
+    }
+  }
+}
+
+// The property must be able to fail: a stream whose receive is moved ahead
+// of its due turn, or whose box is reused before it was received, is caught.
+TEST(StreamGenerator, LagCheckCatchesEarlyReceivesAndOverflows) {
+  WorkloadSpec spec = HandOffSpec("ring");
+  spec.lag = 50;
+  Logged l = GenerateLogged(spec, 2, 2000, 3);
+  for (std::size_t i = 0; i < l.g.ops[1].size(); ++i) {
+    if (l.g.ops[1][i].kind == OpKind::kReceive) {
+      l.turns[1][i] -= 1;  // one turn too early
+      break;
+    }
+  }
+  {
+    ::testing::TestPartResultArray failures;
+    {
+      ::testing::ScopedFakeTestPartResultReporter reporter(
+          ::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ALL_THREADS,
+          &failures);
+      ExpectLagged(l);
+    }
+    EXPECT_GE(failures.size(), 1);
+  }
+  Logged overflow = GenerateLogged(spec, 2, 2000, 3);
+  for (Op& op : overflow.g.ops[0]) {
+    if (op.kind == OpKind::kSend && (op.arg >> 32) == 1) {
+      op.arg &= 0xffffffffu;  // use 1 sent again as use 0: box still full
+      break;
+    }
+  }
+  ::testing::TestPartResultArray failures;
+  {
+    ::testing::ScopedFakeTestPartResultReporter reporter(
+        ::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ALL_THREADS,
+        &failures);
+    ExpectLagged(overflow);
+  }
+  EXPECT_GE(failures.size(), 1);
+}
+
+// A replay thread waits only when it runs more than `lag` turns ahead: with
+// one thread held at its first op, the others replay (in the model) at least
+// `lag` turns before a hand-off stops them.
+TEST(StreamGenerator, ThreadsRunLagTurnsAheadBeforeWaiting) {
+  for (const char* pattern : {"ring", "random-peer", "producer-consumer"}) {
+    for (std::uint32_t threads : {2u, 3u}) {
+      WorkloadSpec spec = HandOffSpec(pattern);
+      spec.lag = 200;
+      const Logged l = GenerateLogged(spec, threads, 4000, 5);
+      for (std::uint32_t frozen = 0; frozen < threads; ++frozen) {
+        SCOPED_TRACE(std::string(pattern) + " threads " +
+                     std::to_string(threads) + " frozen " +
+                     std::to_string(frozen));
+        std::vector<std::uint64_t> box_turn(l.g.plan.mailboxes, 0);
+        std::vector<std::size_t> pc(threads, 0);
+        bool progress = true;
+        while (progress) {
+          progress = false;
+          for (std::uint32_t t = 0; t < threads; ++t) {
+            if (t == frozen) continue;
+            for (; pc[t] < l.g.ops[t].size(); ++pc[t]) {
+              const Op& op = l.g.ops[t][pc[t]];
+              const std::uint64_t box = op.arg & 0xffffffffu,
+                                  use = op.arg >> 32;
+              if (op.kind == OpKind::kSend) {
+                if (box_turn[box] != 2 * use) break;
+                box_turn[box] = 2 * use + 1;
+              } else if (op.kind == OpKind::kReceive) {
+                if (box_turn[box] != 2 * use + 1) break;
+                box_turn[box] = 2 * use + 2;
+              }
+              progress = true;
+            }
+          }
+        }
+        for (std::uint32_t t = 0; t < threads; ++t) {
+          if (t == frozen || pc[t] == l.g.ops[t].size()) continue;
+          EXPECT_GE(l.turns[t][pc[t]], l.g.plan.lag)
+              << "thread " << t << " stopped at op " << pc[t];
+        }
+      }
+    }
+  }
 }
 
 TEST(StreamGenerator, ChunkBoundariesNeverDeadlockTheReplay) {
@@ -969,6 +1218,87 @@ TEST(RunCell, ClockOnlyPassReplaysEverySpecWithoutAccounting) {
     }
     EXPECT_EQ(samples,
               clock.stream.allocs + clock.stream.frees + clock.stream.reallocs);
+  }
+}
+
+// A test adapter whose frees sleep on one replay thread (the first to call
+// ThreadInit): the sleep is that thread's allocator time, and its peer,
+// which cannot run more than `lag` turns ahead, must wait for it.
+class SleepyFreeAllocator {
+ public:
+  static constexpr const char* kName = "sleepy-free";
+  static constexpr auto kSleep = std::chrono::milliseconds(40);
+  static constexpr std::uint64_t kEvery = 400;  // frees between two sleeps
+
+  void* Allocate(std::size_t size, std::size_t) { return std::malloc(size); }
+  void Deallocate(void* p, std::size_t, std::size_t = 0) {
+    if (sleeper_ && ++frees_ % kEvery == 0) {
+      std::this_thread::sleep_for(kSleep);
+      sleeps_.fetch_add(1);
+    }
+    std::free(p);
+  }
+  void* Reallocate(void* p, std::size_t, std::size_t size) {
+    return std::realloc(p, size);
+  }
+  std::size_t UsableSize(void*) { return 0; }
+  std::string Version() { return "test sleepy-free 1"; }
+  IdentityReport CheckIdentity() { return {true, "libc", "test adapter"}; }
+  bool ThreadInit() {
+    sleeper_ = !chosen_.exchange(true);
+    return true;
+  }
+  std::uint64_t sleeps() const { return sleeps_.load(); }
+
+ private:
+  std::atomic<bool> chosen_{false};
+  std::atomic<std::uint64_t> sleeps_{0};
+  static thread_local bool sleeper_;
+  static thread_local std::uint64_t frees_;
+};
+thread_local bool SleepyFreeAllocator::sleeper_ = false;
+thread_local std::uint64_t SleepyFreeAllocator::frees_ = 0;
+
+// The sleeps are 40 ms each and the peer's own work is a few thousand small
+// ops: the bounds below are ten times looser than a loaded machine needs.
+TEST(RunCell, WaitsAreTimedApartFromThePeersTime) {
+  WorkloadSpec spec = HandOffSpec("ring");
+  spec.lag = 16;
+  for (bool timed : {false, true}) {
+    SCOPED_TRACE(timed ? "timed pass" : "throughput pass");
+    CellOptions opt;
+    opt.threads = 2;
+    opt.ops_per_thread = 8000;
+    opt.seed = 4;
+    opt.replay.timed = timed;
+    SleepyFreeAllocator alloc;
+    const CellMeasurement m = WithTimeout(std::chrono::seconds(60), [&] {
+      return RunCell<SleepyFreeAllocator, MonotonicClock>(alloc, spec, opt);
+    });
+    ExpectExecutedAsGenerated(m);
+    ASSERT_GE(alloc.sleeps(), 3u);
+    const double slept_ns =
+        static_cast<double>(alloc.sleeps()) *
+        std::chrono::duration<double, std::nano>(SleepyFreeAllocator::kSleep)
+            .count();
+    // The sleeper is the thread whose busy time holds the sleeps.
+    const std::size_t sleeper =
+        m.threads[0].busy_ticks > m.threads[1].busy_ticks ? 0 : 1;
+    const ThreadResult& s = m.threads[sleeper];
+    const ThreadResult& peer = m.threads[1 - sleeper];
+    EXPECT_GE(static_cast<double>(s.busy_ticks), slept_ns);
+    // The peer waited for most of the sleeps, and none of it is its own.
+    EXPECT_GT(peer.waits, 0u);
+    EXPECT_GT(static_cast<double>(peer.wait_ticks), slept_ns / 2);
+    EXPECT_LT(static_cast<double>(peer.busy_ticks), slept_ns / 10);
+    if (timed) {
+      const auto sleep_ns = static_cast<std::uint64_t>(
+          std::chrono::duration<double, std::nano>(SleepyFreeAllocator::kSleep)
+              .count());
+      for (int k = 0; k < 3; ++k)
+        EXPECT_LT(m.latency[1 - sleeper].op[k].max(), sleep_ns / 2) << k;
+      EXPECT_GE(m.latency[sleeper].op[1].max(), sleep_ns);
+    }
   }
 }
 

@@ -113,8 +113,10 @@ TEST(WorkloadLibrary, EverySpecGeneratesTheSameDigestWhateverTheChunk) {
 // any machine, forever; a change here changes every published result.
 TEST(WorkloadLibrary, DigestsArePinned) {
   const std::map<std::string, std::uint64_t> pinned = {
-      {"larson", 11106925230662602741ULL},
-      {"mstress", 17057478572699169971ULL},
+      // Issue 12: larson lost its random-peer frees, mstress's hand-offs
+      // are lagged (2000 turns); both streams changed on purpose.
+      {"larson", 11586569150924243329ULL},
+      {"mstress", 1030591062540289505ULL},
       {"cache-thrash", 13793679954905448804ULL},
       {"frag", 12792362189650947283ULL}};
   for (const auto& [name, want] : pinned) {
@@ -148,8 +150,7 @@ TEST(WorkloadLibrary, EveryAllocIsFreedExactlyOnceAndLiveSetsStayBounded) {
 }
 
 TEST(WorkloadLibrary, CrossThreadShareMatchesTheSpec) {
-  for (const char* name : {"larson", "xmalloc-test", "cache-scratch",
-                           "sh8bench", "mstress", "rptest"}) {
+  for (const char* name : {"xmalloc-test", "sh8bench", "mstress", "rptest"}) {
     SCOPED_TRACE(name);
     const WorkloadSpec spec = Spec(name);
     const double want = spec.phases[0].cross_thread_share;
@@ -161,15 +162,47 @@ TEST(WorkloadLibrary, CrossThreadShareMatchesTheSpec) {
   }
 }
 
-TEST(WorkloadLibrary, XmallocConsumersOnlyFree) {
+// xmalloc-test: every thread allocates batches of 4096 64 B blocks and
+// hands every one to the next thread, which frees it; only the tear-down
+// frees locally.
+TEST(WorkloadLibrary, XmallocHandsEveryBlockToTheNextThread) {
   const Streams s = Generate(Spec("xmalloc-test"), 2, 20000);
-  EXPECT_EQ(s.counts[1].allocs, 0u);
-  // Everything the producer releases goes to the consumer; only the
-  // tear-down, which never hands off, frees locally.
-  EXPECT_EQ(s.counts[1].frees, s.counts[0].sends);
-  EXPECT_EQ(s.counts[1].cross_thread_frees, s.counts[0].sends);
-  EXPECT_EQ(s.counts[0].frees, s.counts[0].teardown_frees);
-  EXPECT_EQ(s.counts[0].allocs, s.counts[0].sends + s.counts[0].frees);
+  for (std::uint32_t t = 0; t < 2; ++t) {
+    const StreamCounts& c = s.counts[t];
+    const StreamCounts& peer = s.counts[1 - t];
+    EXPECT_GT(c.allocs, 4096u);
+    EXPECT_EQ(c.receives, peer.sends);
+    EXPECT_EQ(c.cross_thread_frees, c.receives);
+    EXPECT_EQ(c.frees, c.receives + c.teardown_frees);
+    EXPECT_EQ(c.allocs, c.sends + c.teardown_frees);
+  }
+}
+
+// larson's only cross-thread frees are the original's: a new OS thread
+// inherits its predecessor's blocks every round. No hand-offs at all.
+TEST(WorkloadLibrary, LarsonFreesAcrossThreadsOnlyByInheritance) {
+  const Streams s = Generate(Spec("larson"), 2, 20000);
+  for (std::uint32_t t = 0; t < 2; ++t) {
+    EXPECT_EQ(s.counts[t].sends, 0u);
+    EXPECT_EQ(s.counts[t].receives, 0u);
+    EXPECT_EQ(s.counts[t].respawns, 8u);
+    EXPECT_GT(s.counts[t].frees, 0u);
+  }
+}
+
+// cache-scratch: a few blocks handed to the neighbour at the start (the
+// original's hand-out), then no sharing.
+TEST(WorkloadLibrary, CacheScratchHandsOutOnlyAtTheStart) {
+  const Streams s = Generate(Spec("cache-scratch"), 2, 20000);
+  for (std::uint32_t t = 0; t < 2; ++t) {
+    EXPECT_GT(s.counts[t].sends, 0u);
+    EXPECT_LE(s.counts[t].sends, 20u);
+    EXPECT_EQ(s.counts[t].cross_thread_frees, s.counts[1 - t].sends);
+    std::size_t last_send = 0;
+    for (std::size_t i = 0; i < s.ops[t].size(); ++i)
+      if (s.ops[t][i].kind == OpKind::kSend) last_send = i;
+    EXPECT_LT(last_send, s.ops[t].size() / 100);
+  }
 }
 
 TEST(WorkloadLibrary, MstressAdoptsAndRespawns) {

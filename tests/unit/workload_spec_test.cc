@@ -276,6 +276,25 @@ TEST(WorkloadSpec, MalformedSpecsNameTheKey) {
       {"name not a string",
        [](json& j) { j["name"] = 3; },
        {"spec.name", "string"}},
+      {"negative lag",
+       [](json& j) { j["lag"] = -5; },
+       {"spec.lag", "negative"}},
+      {"lag not a number",
+       [](json& j) { j["lag"] = "long"; },
+       {"spec.lag", "integer"}},
+      {"fractional lag",
+       [](json& j) { j["lag"] = 2.5; },
+       {"spec.lag", "integer"}},
+      {"lag beyond the ring limit",
+       [](json& j) { j["lag"] = 1 << 21; },
+       {"spec.lag", "1048576"}},
+      {"lag as long as the quick budget",
+       [](json& j) {
+         j["threads"] = 2;
+         j["phases"][0]["cross_thread"] = {{"share", 0.5}};
+         j["lag"] = 100;
+       },
+       {"spec.lag", "ops_per_thread.quick (100"}},
   };
   for (const Malformed& c : cases) {
     SCOPED_TRACE(c.what);
@@ -286,6 +305,22 @@ TEST(WorkloadSpec, MalformedSpecsNameTheKey) {
     for (const char* part : c.message_has)
       EXPECT_NE(msg.find(part), std::string::npos) << msg;
   }
+}
+
+TEST(WorkloadSpec, LagIsOptionalAndBounded) {
+  json j = Base();
+  EXPECT_FALSE(Parse(j).lag.has_value());
+  // Default: kDefaultLag, an eighth of a small budget, fewer for many threads.
+  EXPECT_EQ(EffectiveLag(Parse(j), 2, 1'000'000), kDefaultLag);
+  EXPECT_EQ(EffectiveLag(Parse(j), 2, 800), 100u);
+  EXPECT_EQ(EffectiveLag(Parse(j), 1024, 1'000'000), (1u << 19) / 1024 - 1);
+  j["threads"] = 2;
+  j["phases"][0]["cross_thread"] = {{"share", 0.5}};
+  j["lag"] = 99;  // below the quick budget of 100
+  EXPECT_EQ(Parse(j).lag, 99u);
+  EXPECT_EQ(EffectiveLag(Parse(j), 2, 5), 99u);  // explicit: as written
+  j["lag"] = 0;  // lockstep hand-offs, on purpose
+  EXPECT_EQ(Parse(j).lag, 0u);
 }
 
 TEST(WorkloadSpec, InvalidJsonIsASpecError) {
