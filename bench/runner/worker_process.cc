@@ -1,10 +1,11 @@
-// fork/exec with pipes and poll-based timeout; the worker gets its own process
-// group so a hanging multi-threaded worker dies whole.
+// posix_spawn with pipes and poll-based timeout; the worker gets its own
+// process group so a hanging multi-threaded worker dies whole.
 #include "bench/runner/worker_process.h"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,20 +73,29 @@ WorkerExit RunWorker(const std::vector<std::string>& argv,
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
 
+  // posix_spawn, not fork: glibc spawns with CLONE_VM | CLONE_VFORK, so the
+  // worker never starts as a copy of this process. A forked child's memory
+  // counters begin at the parent's RSS, and ru_maxrss keeps that across
+  // exec; the worker reads VmHWM, but no figure should depend on the CLI.
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
   const auto start = std::chrono::steady_clock::now();
-  const pid_t pid = fork();
-  if (pid < 0) {
-    result.err = std::strerror(errno);
+  pid_t pid = -1;
+  const int rc =
+      posix_spawn(&pid, args[0], &actions, &attr, args.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    result.err = std::string(args[0]) + ": " + std::strerror(rc);
+    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]})
+      close(fd);
     return result;
-  }
-  if (pid == 0) {
-    setpgid(0, 0);
-    dup2(out_pipe[1], STDOUT_FILENO);
-    dup2(err_pipe[1], STDERR_FILENO);
-    execve(args[0], args.data(), envp.data());
-    const char msg[] = "exec failed\n";
-    (void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
-    _exit(127);
   }
   result.started = true;
   setpgid(pid, pid);
