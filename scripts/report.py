@@ -367,7 +367,7 @@ def cache_charts(res, out, charts, notes):
             for j, w in enumerate(res.order_work):
                 v = res.metric((a, w, t), lambda c, ev=ev: dig(c, "cache", "events", ev))
                 if v is not None:
-                    xs.append(j + (i - (len(allocs) - 1) / 2) * width)
+                    xs.append(j + (i - (len(res.order_alloc) - 1) / 2) * width)
                     ys.append(v)
             if xs:
                 ax.bar(xs, ys, width=width, label=a, color=cols[a])
