@@ -101,6 +101,11 @@ class RssSampler {
   /// dropped and the period doubles, so memory stays bounded.
   std::uint32_t final_period_ms() const { return period_ms_.load(); }
   std::uint64_t dropped_requests() const { return dropped_; }
+  /// smaps_rollup read at the tick with the highest RSS (re-read only when
+  /// the RSS passed the last reading by 1/16, so a growing heap costs a few
+  /// dozen reads): hugepage coverage where the heap is largest, which phase
+  /// boundaries can miss. have_rollup is false if never read.
+  const RssSnapshot& peak_snapshot() const { return peak_snapshot_; }
 
  private:
   struct Request {
@@ -118,6 +123,7 @@ class RssSampler {
   void Append(const RssSample& s);
   std::uint64_t AppendLocked(const RssSample& s);  // returns its t_ns
   void Snapshot(const RssSample& s, std::uint64_t lag_ns);
+  bool ReadRollup(RssSnapshot* snap);
 
   const SharedLive* live_;
   std::uint32_t base_period_ms_;
@@ -137,6 +143,7 @@ class RssSampler {
   std::atomic<std::uint64_t> request_tail_{0};
   std::uint64_t request_head_ = 0;
   std::uint64_t dropped_ = 0;
+  RssSnapshot peak_snapshot_{};         // sampler thread only
   std::atomic<std::uint32_t> wake_{0};  // futex word
   std::atomic<bool> stop_{false};
   std::thread thread_;

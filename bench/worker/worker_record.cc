@@ -126,7 +126,8 @@ MemoryFigures SplitMemory(const WorkerContext& ctx) {
   f.allocator_peak = std::min(
       f.process_peak, std::max({peak, f.sampled_peak, f.allocator_end}));
 
-  // Hugepage coverage where the anonymous memory was largest.
+  // Hugepage coverage where the anonymous memory was largest: a phase or
+  // end sample, or the sampler's reading at its highest tick.
   if (ctx.sampler == nullptr) {
     f.hugepage_reason = ctx.options.timed
                             ? "sampler off (--sample-ms 0)"
@@ -134,13 +135,13 @@ MemoryFigures SplitMemory(const WorkerContext& ctx) {
     return f;
   }
   const RssSnapshot* best = nullptr;
-  bool any_rollup = false;
-  for (const RssSnapshot& snap : ctx.sampler->snapshots()) {
-    if (!snap.have_rollup || snap.sample.event == SampleEvent::kPurge) continue;
-    any_rollup = true;
+  auto consider = [&](const RssSnapshot& snap) {
+    if (!snap.have_rollup || snap.sample.event == SampleEvent::kPurge) return;
     if (best == nullptr || snap.anon_bytes > best->anon_bytes) best = &snap;
-  }
-  if (!any_rollup) {
+  };
+  for (const RssSnapshot& snap : ctx.sampler->snapshots()) consider(snap);
+  consider(ctx.sampler->peak_snapshot());
+  if (best == nullptr) {
     f.hugepage_reason = "/proc/self/smaps_rollup unreadable";
     return f;
   }
