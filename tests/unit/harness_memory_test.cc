@@ -74,7 +74,7 @@ TEST(ProcessMemory, ParsesVmHwm) {
 TEST(ProcessMemory, PeakIsThisProcessesAndResets) {
   constexpr std::size_t kBytes = 64 << 20;
   if (!ResetPeakRss()) GTEST_SKIP() << "/proc/self/clear_refs not writable";
-  const std::uint64_t before = ReadProcessMemory().peak_rss_bytes;
+  const std::uint64_t before = ReadProcessMemory().rss_bytes;
   void* p = mmap(nullptr, kBytes, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   ASSERT_NE(p, MAP_FAILED);
@@ -83,7 +83,8 @@ TEST(ProcessMemory, PeakIsThisProcessesAndResets) {
   munmap(p, kBytes);
   // The pages are gone; the high-water mark remembers them.
   const ProcessMemory after = ReadProcessMemory();
-  EXPECT_GE(after.peak_rss_bytes, before + kBytes);
+  // Slack: pages unrelated to this test may leave the RSS meanwhile.
+  EXPECT_GE(after.peak_rss_bytes, before + kBytes - (1 << 20));
   EXPECT_LT(after.rss_bytes + kBytes / 2, after.peak_rss_bytes);
   ASSERT_TRUE(ResetPeakRss());
   EXPECT_LT(ReadProcessMemory().peak_rss_bytes, before + kBytes / 2);
