@@ -311,14 +311,22 @@ def scaling_chart(res, out, charts, notes):
            "Lines that rise in proportion scale; flat or falling lines contend.")
 
 
+def memory_allocators(res):
+    # null's rings are harness, not a heap: left out of memory comparisons.
+    return [a for a in res.order_alloc if a != "null"]
+
+
 def timeline_of(cell):
     mem = cell.get("memory") or {}
     tl = mem.get("timeline")
     if not isinstance(tl, list) or not tl:
         return None
     cols = mem.get("timeline_columns") or ["t_ns", "rss_bytes"]
+    # The allocator's part of the RSS where the results have it (older
+    # results only have the whole worker's).
+    rss_col = "allocator_rss_bytes" if "allocator_rss_bytes" in cols else "rss_bytes"
     try:
-        ti, ri = cols.index("t_ns"), cols.index("rss_bytes")
+        ti, ri = cols.index("t_ns"), cols.index(rss_col)
     except ValueError:
         return None
     pts = [(r[ti], r[ri]) for r in tl if isinstance(r, list) and len(r) > max(ti, ri)
@@ -336,19 +344,20 @@ def rss_timeline_chart(res, out, charts, notes):
         return
     fig, axes = new_figure(len(works), 3, w=4.4, h=3.2)
     for ax, w in zip(axes, works):
-        for a in res.order_alloc:
+        for a in memory_allocators(res):
             tl = next((timeline_of(c) for c in res.groups.get((a, w, t), []) if timeline_of(c)), None)
             if tl:
                 ax.plot([p[0] / 1e6 for p in tl], [p[1] / 2**20 for p in tl], label=a, color=cols[a], lw=1)
         ax.set_xlabel("ms", fontsize=8)
-        ax.set_ylabel("RSS MiB", fontsize=8)
+        ax.set_ylabel("allocator RSS MiB", fontsize=8)
         ax.set_title(w, fontsize=9)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=6)
     fig.suptitle(f"RSS over time, {t} thread(s), first ok repetition")
     finish(fig, res, out, "rss_timeline", charts, "RSS over time",
-           "Resident set size sampled during the timed pass. A line that stays high after the "
-           "workload frees its blocks is memory the allocator keeps cached.")
+           "The allocator's part of the resident set (RSS minus the baseline before the replay and "
+           "the harness's own mappings) sampled during the timed pass. A line that stays high after "
+           "the workload frees its blocks is memory the allocator keeps cached.")
 
 
 def fragmentation_value(cell):
@@ -368,12 +377,14 @@ def fragmentation_chart(res, out, charts, notes):
     ax = axes[0]
     width = 0.8 / len(res.order_alloc)
     drawn = False
-    for i, a in enumerate(res.order_alloc):
+    allocs = memory_allocators(res)
+    width = 0.8 / max(len(allocs), 1)
+    for i, a in enumerate(allocs):
         xs, ys = [], []
         for j, w in enumerate(res.order_work):
             v = res.metric((a, w, t), fragmentation_value)
             if v is not None:
-                xs.append(j + (i - (len(res.order_alloc) - 1) / 2) * width)
+                xs.append(j + (i - (len(allocs) - 1) / 2) * width)
                 ys.append(v)
         if xs:
             drawn = True
@@ -392,9 +403,10 @@ def fragmentation_chart(res, out, charts, notes):
     ax.legend(fontsize=7, ncol=min(len(res.order_alloc), 5))
     fig.suptitle(f"Fragmentation and overhead at peak, {t} thread(s) (lower is better)")
     finish(fig, res, out, "fragmentation", charts, "Fragmentation",
-           "Peak resident memory divided by the peak of live requested bytes (memory.rss_over_live_at_peak, "
-           "or peak RSS over the summed per-thread live peak in older results). It includes the process's "
-           "fixed footprint, so small-footprint workloads sit far above 1; compare allocators within a workload.")
+           "The allocator's peak resident memory divided by the peak of live requested bytes "
+           "(memory.rss_over_live_at_peak, or peak RSS over the summed per-thread live peak in older "
+           "results). The baseline and the harness's mappings are taken off (README, Memory); older "
+           "results include the whole worker.")
 
 
 def cache_charts(res, out, charts, notes):
@@ -518,8 +530,10 @@ def draw(args):
                       "thread count. Below the 1.0 line is faster than glibc.",
                       lambda c: c.get("ns_per_op"), "ns/op ÷ system")
         relative_bars(res, tmp, charts, notes, "rss_vs_system", "Peak RSS relative to system",
-                      "Median peak resident set of the worker divided by glibc's. Below 1.0 uses less memory.",
-                      lambda c: dig(c, "memory", "peak_rss_bytes"), "peak RSS ÷ system")
+                      "Median allocator peak RSS (the worker's RSS less its baseline and harness mappings) "
+                      "divided by glibc's. Below 1.0 uses less memory; null is left out.",
+                      lambda c: None if c.get("allocator") == "null" else dig(c, "memory", "peak_rss_bytes"),
+                      "peak RSS ÷ system")
         latency_charts(res, tmp, charts, notes)
         scaling_chart(res, tmp, charts, notes)
         rss_timeline_chart(res, tmp, charts, notes)

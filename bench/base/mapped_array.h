@@ -1,5 +1,5 @@
 // Harness memory that never comes from the allocator under test: arrays
-// backed by anonymous mmap, so op streams and slot tables do not perturb it.
+// backed by anonymous mmap, registered in HarnessMappings so RSS splits.
 #pragma once
 
 #include <sys/mman.h>
@@ -8,6 +8,8 @@
 #include <new>
 #include <type_traits>
 #include <utility>
+
+#include "bench/base/harness_mappings.h"
 
 namespace allocmark {
 
@@ -23,6 +25,10 @@ class MappedArray {
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) throw std::bad_alloc();
     data_ = static_cast<T*>(p);  // zero-filled by the kernel
+    // Never huge: AnonHugePages then counts only pages outside the harness,
+    // and the harness's resident size does not jump by 2 MiB steps.
+    madvise(p, Bytes(), MADV_NOHUGEPAGE);
+    HarnessMappings::Add(p, Bytes());
   }
   MappedArray(MappedArray&& other) noexcept { Swap(other); }
   MappedArray& operator=(MappedArray&& other) noexcept {
@@ -32,7 +38,9 @@ class MappedArray {
   MappedArray(const MappedArray&) = delete;
   MappedArray& operator=(const MappedArray&) = delete;
   ~MappedArray() {
-    if (data_ != nullptr) munmap(data_, Bytes());
+    if (data_ == nullptr) return;
+    HarnessMappings::Remove(data_);
+    munmap(data_, Bytes());
   }
 
   T* data() { return data_; }

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "bench/base/harness_mappings.h"
 #include "bench/probes/process_memory.h"
 
 namespace allocmark {
@@ -61,6 +62,13 @@ bool ParseSmapsRollup(const char* text, std::uint64_t* rss_bytes,
   *lazyfree_bytes = 0;
   FindKb(text, "LazyFree:", lazyfree_bytes);
   return FindKb(text, "Rss:", rss_bytes);
+}
+
+bool ParseSmapsRollup(const char* text, RssSnapshot* snap) {
+  snap->anon_bytes = snap->anon_huge_bytes = 0;
+  FindKb(text, "Anonymous:", &snap->anon_bytes);
+  FindKb(text, "AnonHugePages:", &snap->anon_huge_bytes);
+  return ParseSmapsRollup(text, &snap->smaps_rss_bytes, &snap->lazyfree_bytes);
 }
 
 RssSampler::RssSampler(const SharedLive* live, std::uint32_t period_ms,
@@ -152,7 +160,14 @@ void RssSampler::Loop() {
     DrainRequests();
     const std::uint64_t now = NowNs();
     if (now >= next_tick) {
-      Append(Read(SampleEvent::kTick, 0, 0));
+      const RssSample tick = Read(SampleEvent::kTick, 0, 0);
+      Append(tick);
+      const std::uint64_t last = peak_snapshot_.sample.rss_bytes;
+      if (tick.rss_bytes > last + last / 16) {
+        RssSnapshot snap{};
+        snap.sample = tick;
+        if (ReadRollup(&snap)) peak_snapshot_ = snap;
+      }
       next_tick = now + static_cast<std::uint64_t>(period_ms_.load()) * 1000000;
       continue;
     }
@@ -167,6 +182,7 @@ RssSample RssSampler::Read(SampleEvent event, std::uint32_t thread,
                            std::uint8_t phase) {
   RssSample s{};
   s.rss_bytes = ReadStatmRss(statm_fd_);
+  s.harness_bytes = HarnessMappings::ResidentBytes();
   if (live_ != nullptr) {
     s.live_bytes = live_->live.Load();
     s.usable_bytes = live_->usable.Load();
@@ -201,17 +217,21 @@ std::uint64_t RssSampler::AppendLocked(const RssSample& sample) {
   return s.t_ns;
 }
 
-void RssSampler::Snapshot(const RssSample& sample, std::uint64_t since_ns) {
-  RssSnapshot snap{};
-  snap.sample = sample;
+bool RssSampler::ReadRollup(RssSnapshot* snap) {
   char buf[4096];
   const ssize_t n =
       rollup_fd_ < 0 ? -1 : pread(rollup_fd_, buf, sizeof(buf) - 1, 0);
   if (n > 0) {
     buf[n] = '\0';
-    snap.have_rollup =
-        ParseSmapsRollup(buf, &snap.smaps_rss_bytes, &snap.lazyfree_bytes);
+    snap->have_rollup = ParseSmapsRollup(buf, snap);
   }
+  return snap->have_rollup;
+}
+
+void RssSampler::Snapshot(const RssSample& sample, std::uint64_t since_ns) {
+  RssSnapshot snap{};
+  snap.sample = sample;
+  ReadRollup(&snap);
   if (stats_ != nullptr)
     snap.stat_count = stats_(stats_context_, snap.stats, kMaxSnapshotStats);
   std::lock_guard<std::mutex> lock(append_mu_);

@@ -1,6 +1,7 @@
 // RssSampler: a thread beside the replay that reads RSS (statm, pread on a
-// kept-open descriptor) and the cell's live bytes every period and at every
-// phase boundary, where it also reads smaps_rollup and allocator statistics.
+// kept-open descriptor), the harness's resident pages and the live bytes every
+// period and at every phase boundary, where it also reads smaps_rollup and
+// allocator statistics.
 #pragma once
 
 #include <atomic>
@@ -25,8 +26,9 @@ const char* SampleEventName(SampleEvent e);
 /// One point of the timeline. Times are ns since the sampler started.
 struct RssSample {
   std::uint64_t t_ns;
-  std::uint64_t rss_bytes;  ///< statm resident pages
-  std::int64_t live_bytes;  ///< requested bytes live in the whole cell
+  std::uint64_t rss_bytes;      ///< statm resident pages
+  std::uint64_t harness_bytes;  ///< resident pages of harness mappings
+  std::int64_t live_bytes;      ///< requested bytes live in the whole cell
   std::int64_t usable_bytes;
   SampleEvent event;
   std::uint8_t phase;
@@ -42,6 +44,8 @@ struct RssSnapshot {
   RssSample sample;
   std::uint64_t smaps_rss_bytes;  ///< smaps_rollup Rss
   std::uint64_t lazyfree_bytes;   ///< smaps_rollup LazyFree (MADV_FREE'd)
+  std::uint64_t anon_bytes;       ///< smaps_rollup Anonymous
+  std::uint64_t anon_huge_bytes;  ///< smaps_rollup AnonHugePages
   bool have_rollup;
   std::uint64_t lag_ns;  ///< phase samples: reading time - boundary time
   std::uint32_t stat_count;
@@ -51,6 +55,8 @@ struct RssSnapshot {
 /// Reads `Rss:` and `LazyFree:` (kB) from smaps_rollup text; false if absent.
 bool ParseSmapsRollup(const char* text, std::uint64_t* rss_bytes,
                       std::uint64_t* lazyfree_bytes);
+/// Also reads `Anonymous:` and `AnonHugePages:` (0 when absent: no THP).
+bool ParseSmapsRollup(const char* text, RssSnapshot* snap);
 
 class RssSampler {
  public:
@@ -95,6 +101,11 @@ class RssSampler {
   /// dropped and the period doubles, so memory stays bounded.
   std::uint32_t final_period_ms() const { return period_ms_.load(); }
   std::uint64_t dropped_requests() const { return dropped_; }
+  /// smaps_rollup read at the tick with the highest RSS (re-read only when
+  /// the RSS passed the last reading by 1/16, so a growing heap costs a few
+  /// dozen reads): hugepage coverage where the heap is largest, which phase
+  /// boundaries can miss. have_rollup is false if never read.
+  const RssSnapshot& peak_snapshot() const { return peak_snapshot_; }
 
  private:
   struct Request {
@@ -112,6 +123,7 @@ class RssSampler {
   void Append(const RssSample& s);
   std::uint64_t AppendLocked(const RssSample& s);  // returns its t_ns
   void Snapshot(const RssSample& s, std::uint64_t lag_ns);
+  bool ReadRollup(RssSnapshot* snap);
 
   const SharedLive* live_;
   std::uint32_t base_period_ms_;
@@ -131,6 +143,7 @@ class RssSampler {
   std::atomic<std::uint64_t> request_tail_{0};
   std::uint64_t request_head_ = 0;
   std::uint64_t dropped_ = 0;
+  RssSnapshot peak_snapshot_{};         // sampler thread only
   std::atomic<std::uint32_t> wake_{0};  // futex word
   std::atomic<bool> stop_{false};
   std::thread thread_;

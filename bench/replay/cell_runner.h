@@ -42,6 +42,12 @@ struct CellOptions {
   void (*on_phase)(void* context, std::uint32_t thread,
                    std::uint8_t phase) = nullptr;
   void* on_phase_context = nullptr;
+  /// Called on the main thread with start = true just before the first chunk
+  /// is released to the replay threads, and with start = false once they
+  /// have all joined: the worker's memory baseline and end readings, taken
+  /// while every harness structure of the cell is in place.
+  void (*on_replay_edge)(void* context, bool start) = nullptr;
+  void* on_replay_edge_context = nullptr;
   /// Test fault only: thread 0 skips its last N frees (an undeclared leak).
   std::uint32_t test_drop_last_frees = 0;
   /// PerfEvent bits each replay thread counts around its chunks (0: none).
@@ -212,6 +218,8 @@ CellMeasurement RunCell(A& alloc, const WorkloadSpec& spec,
       filled[0] = keep;
     }
     m.generate_ns += MonotonicClock::Now() - g0;
+    if (m.chunks == 0 && opt.on_replay_edge != nullptr)
+      opt.on_replay_edge(opt.on_replay_edge_context, true);
     ++m.chunks;
     for (std::uint32_t t = 0; t < n; ++t)
       active_before[t] = results[t].busy_ticks + results[t].wait_ticks;
@@ -271,6 +279,8 @@ CellMeasurement RunCell(A& alloc, const WorkloadSpec& spec,
     }
   }
 #endif
+  if (opt.on_replay_edge != nullptr)
+    opt.on_replay_edge(opt.on_replay_edge_context, false);
 
   m.digest = gen.Digest();
   m.stream = gen.TotalCounts();

@@ -65,6 +65,9 @@ std::string ConsoleTable(const json& results) {
            (c.contains("leak") && c["leak"].is_object() &&
             c["leak"]["message"].is_string());
   };
+  // null's pre-faulted rings are harness, not an allocator's heap: it is
+  // the harness floor for time and has no place in memory comparisons.
+  auto memory_compared = [](const Key& k) { return std::get<2>(k) != "null"; };
   for (const auto& [k, cells] : groups) {
     std::vector<double> ns, rss, purge;
     for (const json* c : cells) {
@@ -85,18 +88,19 @@ std::string ConsoleTable(const json& results) {
 
   std::vector<Row> rows;
   rows.push_back(
-      {{"workload",  "thr",      "allocator",     "ns/op",     "CV%",
-        "median CI", "Mops/s",   "wait",          "vs system", "alloc p50",
-        "p99",       "p99.9",    "free p50",      "p99",       "p99.9",
-        "timing",    "peak RSS", "vs sys",        "RSS/live",  "purged RSS",
-        "vs sys",    "instr/op", "D1 rd miss/op", "locality",  "status"}});
+      {{"workload",   "thr",      "allocator", "ns/op",         "CV%",
+        "median CI",  "Mops/s",   "wait",      "vs system",     "alloc p50",
+        "p99",        "p99.9",    "free p50",  "p99",           "p99.9",
+        "timing",     "peak RSS", "vs sys",    "RSS/live",      "THP",
+        "purged RSS", "vs sys",   "instr/op",  "D1 rd miss/op", "locality",
+        "status"}});
   bool any_batched = false, any_noisy = false;
   for (const Key& k : order) {
     const auto& cells = groups[k];
     Row row;
     row.cols = {std::get<0>(k), std::to_string(std::get<1>(k)), std::get<2>(k)};
     std::vector<double> ns_reps, mops, wait, a50, a99, a999, f50, f99, f999,
-        rss, ratio, purged, instr, d1, loc;
+        rss, ratio, purged, thp, instr, d1, loc;
     std::string cache_mode;
     int ok = 0, failed = 0, skipped = 0;
     std::string reason, timing = "-";
@@ -119,6 +123,8 @@ std::string ConsoleTable(const json& results) {
         ratio.push_back(mem["rss_over_live_at_peak"].get<double>());
       if (mem["rss_after_purge_bytes"].is_number())
         purged.push_back(mem["rss_after_purge_bytes"].get<double>());
+      if (mem.value("hugepage_coverage", json()).is_number())
+        thp.push_back(mem["hugepage_coverage"].get<double>());
       if (const json& cache = (*c).value("cache", json()); cache.is_object()) {
         const json& ev = cache["events"];
         if (ev.value("instructions", json()).is_number())
@@ -146,7 +152,7 @@ std::string ConsoleTable(const json& results) {
       }
     }
     if (ok == 0) {
-      row.cols.insert(row.cols.end(), 21, "-");
+      row.cols.insert(row.cols.end(), 22, "-");
       row.cols.push_back((failed ? "FAILED: " : "skipped: ") + reason);
       rows.push_back(std::move(row));
       continue;
@@ -169,7 +175,7 @@ std::string ConsoleTable(const json& results) {
          Fmt("%.1f", Median0(mops)), WaitShare(wait),
          base != baseline.end() ? Fmt("%.2fx", ns / base->second) : "-",
          lat(a50), lat(a99), lat(a999), lat(f50), lat(f99), lat(f999), timing,
-         Bytes(Median0(rss))});
+         memory_compared(k) ? Bytes(Median0(rss)) : "-"});
     const std::pair<std::string, std::uint32_t> wt{std::get<0>(k),
                                                    std::get<1>(k)};
     auto relative = [](const auto& base, const auto& key, double v) {
@@ -177,8 +183,16 @@ std::string ConsoleTable(const json& results) {
       return b != base.end() && b->second > 0 ? Fmt("%.2fx", v / b->second)
                                               : std::string("-");
     };
-    row.cols.push_back(relative(base_rss, wt, Median0(rss)));
+    if (!memory_compared(k)) {
+      rss.clear();
+      ratio.clear();
+      thp.clear();
+      purged.clear();
+    }
+    row.cols.push_back(rss.empty() ? "-"
+                                   : relative(base_rss, wt, Median0(rss)));
     row.cols.push_back(ratio.empty() ? "-" : Fmt("%.2f", Median0(ratio)));
+    row.cols.push_back(thp.empty() ? "-" : Fmt("%.0f%%", 100 * Median0(thp)));
     row.cols.push_back(purged.empty() ? "-" : Bytes(Median0(purged)));
     row.cols.push_back(
         purged.empty() ? "-" : relative(base_purge, wt, Median0(purged)));
@@ -217,9 +231,12 @@ std::string ConsoleTable(const json& results) {
       "(hand-offs, barriers), '!' above 5 %: part of what the cell measured is "
       "scheduling; "
       "vs system = ns/op relative to glibc\n"
-      "peak RSS = whole worker's high-water mark; RSS/live = peak RSS / peak "
-      "live requested bytes; purged RSS = RSS after the adapter's purge hook; "
-      "vs sys = relative to glibc\n"
+      "peak RSS = the allocator's part of the worker's resident memory (RSS "
+      "- baseline - harness mappings, see README, Memory); RSS/live = peak "
+      "RSS / peak live requested bytes; THP = AnonHugePages / anonymous RSS "
+      "outside the harness; purged RSS = the allocator's RSS after its purge "
+      "hook; vs sys = relative to glibc; null is the harness floor, left "
+      "out of memory columns\n"
       "instr/op, D1 rd miss/op = cache counters per op (hw: perf events, "
       "'-' where the machine has none; (sim): callgrind); locality = ideal / "
       "spanned cache lines of 16 consecutive allocations, 1 is ideal (see "

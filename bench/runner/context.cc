@@ -61,6 +61,16 @@ json Virtualization() {
   return nullptr;
 }
 
+// The bracketed choice of a THP setting ("always [madvise] never"), or null.
+json ThpSetting(const std::string& name) {
+  const std::string line =
+      ReadFirstLine("/sys/kernel/mm/transparent_hugepage/" + name);
+  const std::size_t open = line.find('['), close = line.find(']');
+  if (open == std::string::npos || close == std::string::npos || close < open)
+    return nullptr;
+  return line.substr(open + 1, close - open - 1);
+}
+
 std::string IsoNow() {
   const std::time_t now = std::time(nullptr);
   char buf[32];
@@ -87,6 +97,9 @@ json MachineContext(const ClockCalibration& clock) {
       {"cpu_scaling_governor",
        governor.empty() ? json(nullptr) : json(governor)},
       {"kernel", std::string(u.sysname) + " " + u.release},
+      // Hugepage coverage in the memory table depends on these.
+      {"transparent_hugepage",
+       {{"enabled", ThpSetting("enabled")}, {"defrag", ThpSetting("defrag")}}},
       {"glibc", GlibcVersion()},
       {"git_revision", ALLOCMARK_GIT_REVISION},
       {"build_type", ALLOCMARK_BUILD_TYPE},

@@ -1,6 +1,8 @@
 // fork/exec with pipes and poll-based timeout; the worker gets its own process
 // group so a hanging multi-threaded worker dies whole, and dies with its
-// parent.
+// parent. Fork, not posix_spawn, for PR_SET_PDEATHSIG in the child; no figure
+// depends on it: exec gives the worker a fresh mm, whose VmHWM it reads (the
+// inherited ru_maxrss is never used).
 #include "bench/runner/worker_process.h"
 
 #include <fcntl.h>

@@ -14,6 +14,7 @@
 
 #include ALLOCMARK_ADAPTER_HEADER
 #include "allocators/identity.h"
+#include "bench/base/harness_mappings.h"
 #include "bench/probes/clock.h"
 #include "bench/probes/process_memory.h"
 #include "bench/probes/rss_sampler.h"
@@ -106,6 +107,26 @@ void PurgeAndMeasure(A& alloc, WorkerContext& ctx) {
   }
   ctx.memory_after_purge = ReadProcessMemory();
   ctx.purge_read_ns = MonotonicClock::Now();
+}
+
+// The memory baseline (replay start) and end readings (every replay thread
+// joined), taken inside RunCell so the cell's streams, slot tables, threads
+// and generator are all in place and none of them count as the allocator's.
+void OnReplayEdge(void* context, bool start) {
+  WorkerContext& ctx = *static_cast<WorkerContext*>(context);
+  if (start) {
+    // From here VmHWM is the replay's own peak and the harness's too.
+    ctx.peak_reset = ResetPeakRss();
+    HarnessMappings::ResetPeak();
+    const ProcessMemory now = ReadProcessMemory();
+    ctx.baseline = {now.rss_bytes, now.harness_bytes};
+    ctx.baseline_faults = now;
+    return;
+  }
+  ctx.harness_peak_bytes = HarnessMappings::PeakResidentBytes();
+  ctx.harness_mapped_peak_bytes = HarnessMappings::PeakMappedBytes();
+  ctx.memory_after_run = ReadProcessMemory();
+  ctx.end_read_ns = MonotonicClock::Now();
 }
 
 int Main(int argc, char** argv) {
@@ -204,17 +225,17 @@ int Main(int argc, char** argv) {
   }
 
   CellMeasurement m = WithClock(ctx.clock.source, [&]<class Clock>(Clock) {
+    ctx.memory_before = ReadProcessMemory();
     ctx.batch = options.batch;
     if (options.timed && ctx.batch == 0)
       ctx.batch =
           ProbeBatch<Adapter, Clock>(alloc, spec.phases[0].sizes, ctx.clock);
     if (!options.timed) ctx.batch = 1;
     cell.replay.batch = ctx.batch;
-    ctx.memory_before = ReadProcessMemory();
     if (sampler) sampler->Start();
+    cell.on_replay_edge = &OnReplayEdge;
+    cell.on_replay_edge_context = &ctx;
     CellMeasurement result = RunCell<Adapter, Clock>(alloc, spec, cell);
-    ctx.memory_after_run = ReadProcessMemory();
-    ctx.end_read_ns = MonotonicClock::Now();
     if (sampler) {
       // Stop first: it serves the phase requests still queued, so they land
       // in the timeline before the end and purge readings, not after them.

@@ -78,13 +78,89 @@ json StatsObject(const std::vector<AllocatorStat>& names, const double* values,
   return o;
 }
 
+// The allocator's share of the process's resident memory, and its peak.
+struct MemoryFigures {
+  std::uint64_t allocator_peak = 0, allocator_end = 0,
+                allocator_after_purge = 0;
+  std::uint64_t sampled_peak = 0;  ///< highest allocator part of a sample
+  std::uint64_t process_peak = 0;  ///< VmHWM, or a higher sample
+  json hugepage_coverage = nullptr, anon_bytes = nullptr,
+       anon_huge_bytes = nullptr;
+  std::string hugepage_reason;
+};
+
+// AnonHugePages over the anonymous pages outside the harness's mappings
+// (those are never huge: MappedArray asks MADV_NOHUGEPAGE).
+json Coverage(const RssSnapshot& snap) {
+  const std::uint64_t harness = snap.sample.harness_bytes;
+  const std::uint64_t anon =
+      snap.anon_bytes > harness ? snap.anon_bytes - harness : 0;
+  if (anon == 0) return nullptr;
+  return std::min(1.0, static_cast<double>(snap.anon_huge_bytes) /
+                           static_cast<double>(anon));
+}
+
+MemoryFigures SplitMemory(const WorkerContext& ctx) {
+  MemoryFigures f;
+  const ProcessMemory& run = ctx.memory_after_run;
+  f.process_peak = run.peak_rss_bytes;
+  // VmHWM is exact for the process; its harness share at that instant is
+  // unknown, so the most the harness ever held is taken off (a lower bound
+  // of the allocator's peak). The samples, each split exactly, raise it.
+  std::uint64_t peak =
+      AllocatorRss(ctx.baseline, run.peak_rss_bytes, ctx.harness_peak_bytes);
+  if (ctx.sampler != nullptr) {
+    for (const RssSample& x : ctx.sampler->samples()) {
+      if (x.event == SampleEvent::kPurge) continue;
+      f.process_peak = std::max(f.process_peak, x.rss_bytes);
+      f.sampled_peak =
+          std::max(f.sampled_peak,
+                   AllocatorRss(ctx.baseline, x.rss_bytes, x.harness_bytes));
+    }
+  }
+  f.allocator_end =
+      AllocatorRss(ctx.baseline, run.rss_bytes, run.harness_bytes);
+  f.allocator_after_purge =
+      AllocatorRss(ctx.baseline, ctx.memory_after_purge.rss_bytes,
+                   ctx.memory_after_purge.harness_bytes);
+  f.allocator_peak = std::min(
+      f.process_peak, std::max({peak, f.sampled_peak, f.allocator_end}));
+
+  // Hugepage coverage where the anonymous memory was largest: a phase or
+  // end sample, or the sampler's reading at its highest tick.
+  if (ctx.sampler == nullptr) {
+    f.hugepage_reason = ctx.options.timed
+                            ? "sampler off (--sample-ms 0)"
+                            : "the throughput pass runs without the sampler";
+    return f;
+  }
+  const RssSnapshot* best = nullptr;
+  auto consider = [&](const RssSnapshot& snap) {
+    if (!snap.have_rollup || snap.sample.event == SampleEvent::kPurge) return;
+    if (best == nullptr || snap.anon_bytes > best->anon_bytes) best = &snap;
+  };
+  for (const RssSnapshot& snap : ctx.sampler->snapshots()) consider(snap);
+  consider(ctx.sampler->peak_snapshot());
+  if (best == nullptr) {
+    f.hugepage_reason = "/proc/self/smaps_rollup unreadable";
+    return f;
+  }
+  f.hugepage_coverage = Coverage(*best);
+  f.anon_bytes = best->anon_bytes;
+  f.anon_huge_bytes = best->anon_huge_bytes;
+  if (f.hugepage_coverage.is_null())
+    f.hugepage_reason = "no anonymous memory outside the harness";
+  return f;
+}
+
 // Timeline, phase snapshots and decay-timer context from the RSS sampler.
 void AddTimeline(const WorkerContext& ctx, const CellMeasurement& m,
                  json& memory) {
   const RssSampler* s = ctx.sampler;
   memory["sample_ms"] = s ? json(s->period_ms()) : json(nullptr);
-  memory["timeline_columns"] = {"t_ns", "rss_bytes", "live_bytes",
-                                "usable_bytes", "event"};
+  memory["timeline_columns"] = {
+      "t_ns",  "rss_bytes",     "live_bytes",         "usable_bytes",
+      "event", "harness_bytes", "allocator_rss_bytes"};
   if (s == nullptr) {
     memory["timeline"] = nullptr;
     memory["timeline_reason"] =
@@ -95,8 +171,10 @@ void AddTimeline(const WorkerContext& ctx, const CellMeasurement& m,
   }
   json timeline = json::array();
   for (const RssSample& x : s->samples())
-    timeline.push_back({x.t_ns, x.rss_bytes, x.live_bytes, x.usable_bytes,
-                        SampleEventName(x.event)});
+    timeline.push_back(
+        {x.t_ns, x.rss_bytes, x.live_bytes, x.usable_bytes,
+         SampleEventName(x.event), x.harness_bytes,
+         AllocatorRss(ctx.baseline, x.rss_bytes, x.harness_bytes)});
   memory["timeline"] = std::move(timeline);
   memory["timeline_reason"] = nullptr;
   memory["timeline_final_sample_ms"] = s->final_period_ms();
@@ -110,12 +188,16 @@ void AddTimeline(const WorkerContext& ctx, const CellMeasurement& m,
   json phases = json::array();
   for (const RssSnapshot& snap : s->snapshots()) {
     const RssSample& x = snap.sample;
+    const std::uint64_t own =
+        AllocatorRss(ctx.baseline, x.rss_bytes, x.harness_bytes);
     json p = {{"t_ns", x.t_ns},
               {"event", SampleEventName(x.event)},
               {"rss_bytes", x.rss_bytes},
+              {"harness_bytes", x.harness_bytes},
+              {"allocator_rss_bytes", own},
               {"live_bytes", x.live_bytes},
               {"usable_bytes", x.usable_bytes},
-              {"rss_over_live", Ratio(static_cast<double>(x.rss_bytes),
+              {"rss_over_live", Ratio(static_cast<double>(own),
                                       static_cast<double>(x.live_bytes))}};
     if (x.event == SampleEvent::kPhase) {
       p["thread"] = x.thread;
@@ -134,6 +216,10 @@ void AddTimeline(const WorkerContext& ctx, const CellMeasurement& m,
     p["rss_minus_lazyfree_bytes"] =
         snap.have_rollup ? json(snap.smaps_rss_bytes - snap.lazyfree_bytes)
                          : json(nullptr);
+    p["anon_bytes"] = snap.have_rollup ? json(snap.anon_bytes) : json(nullptr);
+    p["anon_huge_bytes"] =
+        snap.have_rollup ? json(snap.anon_huge_bytes) : json(nullptr);
+    p["hugepage_coverage"] = snap.have_rollup ? Coverage(snap) : json(nullptr);
     p["allocator_stats"] = StatsObject(ctx.stats, snap.stats, snap.stat_count);
     phases.push_back(std::move(p));
   }
@@ -276,8 +362,8 @@ json WorkerRecordJson(const WorkerContext& ctx, const CellMeasurement& m) {
   const bool accounted = ctx.options.timed && ctx.options.account;
   const double peak_live_exact =
       timed ? static_cast<double>(ctx.shared_live->live.Peak()) : 0;
-  const double peak_rss =
-      static_cast<double>(ctx.memory_after_run.peak_rss_bytes);
+  const MemoryFigures fig = SplitMemory(ctx);
+  const double peak_rss = static_cast<double>(fig.allocator_peak);
   j["memory"] = {
       {"accounted", accounted},
       // Exact: the peak of the cell-wide sum that every thread adds to after
@@ -305,16 +391,37 @@ json WorkerRecordJson(const WorkerContext& ctx, const CellMeasurement& m) {
       {"peak_usable_bytes_sum_of_threads",
        accounted ? json(peak_usable) : json(nullptr)},
       {"end_live_bytes", accounted ? json(end_live) : json(nullptr)},
-      {"peak_rss_bytes", ctx.memory_after_run.peak_rss_bytes},
-      {"start_rss_bytes", ctx.memory_before.rss_bytes},
-      {"end_rss_bytes", ctx.memory_after_run.rss_bytes},
+      // The allocator's part: RSS - baseline - harness growth (README,
+      // Memory); the process's own figures stay beside it.
+      {"peak_rss_bytes", fig.allocator_peak},
+      {"end_rss_bytes", fig.allocator_end},
       {"rss_after_purge_bytes",
+       ctx.has_purge ? json(fig.allocator_after_purge) : json(nullptr)},
+      {"peak_rss_sampled_bytes",
+       ctx.sampler ? json(fig.sampled_peak) : json(nullptr)},
+      {"process_peak_rss_bytes", fig.process_peak},
+      {"process_peak_rss_source",
+       ctx.peak_reset ? "VmHWM, reset at the baseline" : "VmHWM since exec"},
+      {"process_end_rss_bytes", ctx.memory_after_run.rss_bytes},
+      {"process_rss_after_purge_bytes",
        ctx.has_purge ? json(ctx.memory_after_purge.rss_bytes) : json(nullptr)},
+      {"start_rss_bytes", ctx.memory_before.rss_bytes},
+      {"baseline_rss_bytes", ctx.baseline.rss_bytes},
+      {"baseline_harness_bytes", ctx.baseline.harness_bytes},
+      {"harness_peak_bytes", ctx.harness_peak_bytes},
+      {"harness_mapped_peak_bytes", ctx.harness_mapped_peak_bytes},
+      {"harness_end_bytes", ctx.memory_after_run.harness_bytes},
+      {"hugepage_coverage", fig.hugepage_coverage},
+      {"hugepage_coverage_reason", fig.hugepage_coverage.is_null()
+                                       ? json(fig.hugepage_reason)
+                                       : json(nullptr)},
+      {"anon_bytes_at_coverage", fig.anon_bytes},
+      {"anon_huge_bytes_at_coverage", fig.anon_huge_bytes},
       {"purge_ns", ctx.has_purge ? json(ctx.purge_ns) : json(nullptr)},
       {"minor_faults",
-       ctx.memory_after_run.minor_faults - ctx.memory_before.minor_faults},
+       ctx.memory_after_run.minor_faults - ctx.baseline_faults.minor_faults},
       {"major_faults",
-       ctx.memory_after_run.major_faults - ctx.memory_before.major_faults},
+       ctx.memory_after_run.major_faults - ctx.baseline_faults.major_faults},
       {"allocator_stats", stats},
       {"allocator_stats_reason",
        ctx.has_stats ? json(nullptr) : json("adapter exposes no statistics")}};

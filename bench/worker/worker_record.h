@@ -25,6 +25,12 @@ struct WorkerContext {
   ClockCalibration clock;
   std::uint32_t batch = 1;
   ProcessMemory memory_before, memory_after_run, memory_after_purge;
+  /// Resident just before the first allocator call (see README, Memory).
+  MemoryBaseline baseline;
+  ProcessMemory baseline_faults;  ///< the reading the baseline came from
+  bool peak_reset = false;        ///< VmHWM restarted at the baseline
+  /// Harness mappings during the run: most resident at once, most mapped.
+  std::uint64_t harness_peak_bytes = 0, harness_mapped_peak_bytes = 0;
   std::uint64_t purge_ns = 0;
   std::vector<AllocatorStat> stats;
   bool has_stats = false, has_purge = false;
