@@ -58,8 +58,9 @@ TEST(WorkloadReplay, EveryWorkloadReplaysWithContentChecks) {
 // rounds on fresh threads and still finish every op.
 TEST(WorkloadReplay, RespawningWorkloadsAreIdenticalAcrossProcesses) {
   std::string digest;
-  for (const std::string adapter :
-       {"system", testing::StandIn("mimalloc"), "system"}) {
+  const std::string other = testing::StandIn("mimalloc");
+  for (const std::string& adapter :
+       {std::string("system"), other, std::string("system")}) {
     const std::string out = TempPath(adapter + ".json");
     const CommandResult r = RunCommand(
         kCli + " run --quiet --no-latency --allocators " + adapter +

@@ -233,6 +233,7 @@ TEST(AdapterConformance, SizedFreeKeepsNeighboursIntact) {
       a.Deallocate(b.p, b.size);
     }
     // Reuse what was just freed, with the largest size of each neighbourhood.
+    const std::size_t reused = drop.size();  // drop[reused..]: the new blocks
     for (std::size_t i = 0; i < sizes.size(); ++i) {
       const std::size_t size = sizes[std::min(i + 1, sizes.size() - 1)];
       void* p = a.Allocate(size, 0);
@@ -245,7 +246,7 @@ TEST(AdapterConformance, SizedFreeKeepsNeighboursIntact) {
       ASSERT_EQ(FirstMismatch(b.p, b.size, b.byte), b.size)
           << "live block of " << b.size << " bytes was overwritten";
     }
-    for (std::size_t i = sizes.size(); i < drop.size(); ++i)
+    for (std::size_t i = reused; i < drop.size(); ++i)
       a.Deallocate(drop[i].p, drop[i].size);
   }
   for (const Block& b : keep) a.Deallocate(b.p, b.size);
