@@ -265,7 +265,7 @@ json ParseResultsText(const std::string& text, const std::string& name) {
   json doc;
   try {
     doc = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // out_of_range: a number like 1E400
     throw ResultsError(name + ": not valid JSON (" + e.what() + ")");
   }
   CheckResultsDocument(doc, name);

@@ -397,7 +397,9 @@ WorkloadSpec ParseWorkloadSpec(const std::string& json_text,
   json j;
   try {
     j = json::parse(json_text, DuplicateKeyCheck(path));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error, and out_of_range for a number like 1E400 (found by
+    // fuzz_workload_spec: it escaped as an uncaught exception, exit 134).
     throw SpecError(path + ": not valid JSON: " + e.what());
   }
   return Parser(path).Workload(j);

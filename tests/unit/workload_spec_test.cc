@@ -370,6 +370,13 @@ TEST(WorkloadSpec, DuplicateKeysAreRefusedWithTheirPath) {
   EXPECT_NO_THROW(ParseWorkloadSpec(base, "base.json"));
 }
 
+// Found by fuzz_workload_spec: a number too large for a double made the JSON
+// library throw out_of_range, which escaped ParseWorkloadSpec (exit 134).
+TEST(WorkloadSpec, OverflowingNumberIsASpecError) {
+  EXPECT_THROW(ParseWorkloadSpec("1E400", "big.json"), SpecError);
+  EXPECT_THROW(ParseWorkloadSpec(R"({"seed": 1E400})", "big.json"), SpecError);
+}
+
 TEST(WorkloadSpec, MissingFileIsASpecError) {
   try {
     LoadWorkloadSpec("/nonexistent/allocmark/spec.json");
