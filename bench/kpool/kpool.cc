@@ -45,14 +45,14 @@ bool ParseKpoolBackend(std::string_view name, KpoolBackend* out) {
   return false;
 }
 
-KpoolRefusal CheckKpoolOps(const allocmark_begin& stream, std::uint64_t max_size,
-                           std::span<const Op> ops) {
+KpoolRefusal CheckKpoolOps(const allocmark_begin& stream,
+                           std::uint64_t max_size, std::span<const Op> ops) {
   KpoolRefusal r;
   for (; r.index < ops.size(); ++r.index) {
     allocmark_op op;
     std::memcpy(&op, &ops[r.index], sizeof(op));
-    r.fault = allocmark_op_check(&op, stream.nr_slots, stream.nr_tags,
-                                 max_size);
+    r.fault =
+        allocmark_op_check(&op, stream.nr_slots, stream.nr_tags, max_size);
     if (r.fault != ALLOCMARK_FAULT_NONE) break;
   }
   return r;
@@ -78,11 +78,11 @@ IdentityReport KpoolDevice::Open() {
   if (const int rc = Ioctl(fd_, ALLOCMARK_IOC_VERSION, &version_); rc < 0) {
     // A driver of ABI 2 or older reads this struct's new fields as an
     // unknown non-zero tail.
-    r.detail = std::string("VERSION ioctl failed: ") + std::strerror(-rc) +
-               (rc == -E2BIG ? " (a driver older than ABI 3)"
-                             : " (is " ALLOCMARK_DEVICE
-                               " the allocmark driver?)") +
-               "; reload the driver built from this tree";
+    r.detail =
+        std::string("VERSION ioctl failed: ") + std::strerror(-rc) +
+        (rc == -E2BIG ? " (a driver older than ABI 3)"
+                      : " (is " ALLOCMARK_DEVICE " the allocmark driver?)") +
+        "; reload the driver built from this tree";
     return r;
   }
   if (version_.abi_version != ALLOCMARK_ABI_VERSION ||

@@ -39,8 +39,8 @@ struct KpoolRefusal {
   std::uint64_t index = 0;
   std::uint32_t fault = ALLOCMARK_FAULT_NONE;
 };
-KpoolRefusal CheckKpoolOps(const allocmark_begin& stream, std::uint64_t max_size,
-                           std::span<const Op> ops);
+KpoolRefusal CheckKpoolOps(const allocmark_begin& stream,
+                           std::uint64_t max_size, std::span<const Op> ops);
 
 /// Histogram buffer END fills: [ALLOCMARK_NR_TIMED][ALLOCMARK_HIST_BUCKETS].
 struct KpoolHistograms {

@@ -230,8 +230,8 @@ KernelCell RunKernelCell(KpoolDevice& dev, KpoolBackend backend,
         std::uint32_t fault = ALLOCMARK_FAULT_NONE;
         // The driver's own stateless check first: an op it would refuse
         // fails the cell here, with the driver's reason, before the chunk.
-        if (const KpoolRefusal bad = CheckKpoolOps(
-                begin, dev.MaxSize(backend), {ops, filled[t]});
+        if (const KpoolRefusal bad =
+                CheckKpoolOps(begin, dev.MaxSize(backend), {ops, filled[t]});
             bad.fault != ALLOCMARK_FAULT_NONE) {
           r.failed = true;
           const Op& op = ops[bad.index];
