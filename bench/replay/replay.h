@@ -269,56 +269,17 @@ class ReplayThread {
   }
 
   // The latency pass: ops of one kind are timed in segments of up to `batch`
-  // consecutive ops; checks run before and touches after the clock reads.
+  // consecutive ops. Accounted (--timing on): checks run before and
+  // accounting and touches after the clock reads. Clock only (--timing
+  // clock): between segments only what the lean loop does per op (counters,
+  // stamps, touches), so its cost over the throughput pass is the clock reads
+  // and histogram records.
   bool RunTimed(std::span<const Op> ops) {
-    if (!options_.account) return RunClockOnly(ops);
-    const std::size_t n = ops.size();
-    std::size_t i = 0;
-    while (i < n) {
-      const OpKind kind = ops[i].kind;
-      if (kind != OpKind::kAlloc && kind != OpKind::kFree &&
-          kind != OpKind::kRealloc) {
-        if (!Execute(ops[i])) return false;
-        ++i;
-        continue;
-      }
-      std::size_t end = i + 1;
-      while (end < n && end - i < options_.batch && ops[end].kind == kind)
-        ++end;
-      for (std::size_t j = i; j < end; ++j) {
-        if (!BeforeOp(ops[j], before_[j - i])) return false;
-      }
-      const std::uint64_t t0 = Clock::Now();
-      for (std::size_t j = i; j < end; ++j) {
-        if (!Execute(ops[j])) return false;
-      }
-      const std::uint64_t t1 = Clock::Now();
-      const std::uint64_t count = end - i;
-      const std::uint64_t raw = t1 - t0;
-      const std::uint64_t net =
-          raw > options_.overhead_ticks ? raw - options_.overhead_ticks : 0;
-      latency_->op[static_cast<int>(kind)].Record(net / count, count);
-      ++result_.timed_segments;
-      const std::uint64_t live0 = result_.live_bytes;
-      const std::uint64_t usable0 = result_.live_usable_bytes;
-      for (std::size_t j = i; j < end; ++j) {
-        const std::uint64_t live = result_.live_bytes;
-        AfterOp(ops[j], before_[j - i]);
-        CountTag(ops[j], static_cast<std::int64_t>(result_.live_bytes - live));
-      }
-      // A segment holds no hand-offs, so the change of this thread's own
-      // counters is exactly what the segment added to the cell's live bytes.
-      Publish(static_cast<std::int64_t>(result_.live_bytes - live0),
-              static_cast<std::int64_t>(result_.live_usable_bytes - usable0));
-      i = end;
-    }
-    return true;
+    return options_.account ? RunSegments<true>(ops) : RunSegments<false>(ops);
   }
 
-  // The timed pass without accounting: the same segments, and between them
-  // only what the lean loop does per op (counters, stamps, touches), so its
-  // cost over the throughput pass is the clock reads and histogram records.
-  bool RunClockOnly(std::span<const Op> ops) {
+  template <bool kAccount>
+  bool RunSegments(std::span<const Op> ops) {
     const std::size_t n = ops.size();
     std::size_t i = 0;
     while (i < n) {
@@ -332,9 +293,13 @@ class ReplayThread {
       std::size_t end = i + 1;
       while (end < n && end - i < options_.batch && ops[end].kind == kind)
         ++end;
-      // The old pointers are harness memory (the slot table), read before
-      // the clock so realloc's in-place count needs nothing inside it.
-      if (kind == OpKind::kRealloc) {
+      if constexpr (kAccount) {
+        for (std::size_t j = i; j < end; ++j) {
+          if (!BeforeOp(ops[j], before_[j - i])) return false;
+        }
+      } else if (kind == OpKind::kRealloc) {
+        // The old pointers are harness memory (the slot table), read before
+        // the clock so realloc's in-place count needs nothing inside it.
         for (std::size_t j = i; j < end; ++j)
           before_[j - i].old_ptr = slots_[ops[j].slot].ptr;
       }
@@ -349,7 +314,23 @@ class ReplayThread {
           raw > options_.overhead_ticks ? raw - options_.overhead_ticks : 0;
       latency_->op[static_cast<int>(kind)].Record(net / count, count);
       ++result_.timed_segments;
-      for (std::size_t j = i; j < end; ++j) Settle(ops[j], before_[j - i]);
+      if constexpr (kAccount) {
+        const std::uint64_t live0 = result_.live_bytes;
+        const std::uint64_t usable0 = result_.live_usable_bytes;
+        for (std::size_t j = i; j < end; ++j) {
+          const std::uint64_t live = result_.live_bytes;
+          AfterOp(ops[j], before_[j - i]);
+          CountTag(ops[j],
+                   static_cast<std::int64_t>(result_.live_bytes - live));
+        }
+        // A segment holds no hand-offs, so the change of this thread's own
+        // counters is exactly what the segment added to the cell's live
+        // bytes.
+        Publish(static_cast<std::int64_t>(result_.live_bytes - live0),
+                static_cast<std::int64_t>(result_.live_usable_bytes - usable0));
+      } else {
+        for (std::size_t j = i; j < end; ++j) Settle(ops[j], before_[j - i]);
+      }
       i = end;
     }
     return true;
