@@ -27,6 +27,7 @@
 #include "bench/stream/stream_generator.h"
 #include "bench/worker/worker_options.h"
 #include "bench/worker/worker_record.h"
+#include "bench/worker/worker_startup.h"
 
 namespace allocmark {
 namespace {
@@ -498,31 +499,13 @@ int Main(int argc, char** argv) {
       id.ok ? "allocmark.ko ABI " + std::to_string(dev.version().abi_version) +
                   ", " + KpoolBackendName(backend)
             : "unavailable";
-  if (options.identity_only) {
-    std::cout << IdentityJson(name, version, id).dump() << "\n";
-    return id.ok ? 0 : 3;
-  }
-  if (!id.ok) {
-    std::fprintf(stderr, "allocmark-worker-%s: refusing to run: %s\n",
-                 name.c_str(), id.detail.c_str());
-    return 3;
-  }
-
   WorkloadSpec spec;
   CellOptions cell;
-  try {
-    spec = LoadWorkloadSpec(options.workload_path);
-    cell.threads = options.threads ? options.threads : spec.threads;
-    ValidateForThreads(spec, cell.threads);
-  } catch (const SpecError& e) {
-    std::fprintf(stderr, "allocmark-worker: %s\n", e.what());
-    return 2;
-  }
-  cell.ops_per_thread = options.ops_per_thread.value_or(
-      spec.ops_per_thread[static_cast<int>(options.scale)]);
-  cell.seed = options.seed.value_or(spec.seed);
+  if (const auto stop =
+          StartWorker(options, name, name, version, id, &spec, &cell))
+    return *stop;
   cell.chunk_ops =
-      std::min<std::size_t>(options.chunk_ops, ALLOCMARK_MAX_OPS_PER_CALL);
+      std::min<std::size_t>(cell.chunk_ops, ALLOCMARK_MAX_OPS_PER_CALL);
 
   WorkerContext ctx;
   ctx.allocator = name;

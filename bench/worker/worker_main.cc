@@ -22,6 +22,7 @@
 #include "bench/replay/cell_runner.h"
 #include "bench/worker/worker_options.h"
 #include "bench/worker/worker_record.h"
+#include "bench/worker/worker_startup.h"
 
 namespace allocmark {
 namespace {
@@ -140,30 +141,11 @@ int Main(int argc, char** argv) {
                                 : CheckPreload(options.expect_malloc_from);
   const std::string version =
       options.expect_malloc_from.empty() ? alloc.Version() : "preloaded";
-  if (options.identity_only) {
-    std::cout << IdentityJson(name, version, id).dump() << "\n";
-    return id.ok ? 0 : 3;
-  }
-  if (!id.ok) {
-    std::fprintf(stderr, "allocmark-worker-%s: refusing to run: %s\n",
-                 std::string(Adapter::kName).c_str(), id.detail.c_str());
-    return 3;
-  }
-
   WorkloadSpec spec;
   CellOptions cell;
-  try {
-    spec = LoadWorkloadSpec(options.workload_path);
-    cell.threads = options.threads ? options.threads : spec.threads;
-    ValidateForThreads(spec, cell.threads);
-  } catch (const SpecError& e) {
-    std::fprintf(stderr, "allocmark-worker: %s\n", e.what());
-    return 2;
-  }
-  cell.ops_per_thread = options.ops_per_thread.value_or(
-      spec.ops_per_thread[static_cast<int>(options.scale)]);
-  cell.seed = options.seed.value_or(spec.seed);
-  cell.chunk_ops = options.chunk_ops;
+  if (const auto stop = StartWorker(options, std::string(Adapter::kName), name,
+                                    version, id, &spec, &cell))
+    return *stop;
   cell.replay.timed = options.timed;
   cell.replay.account = options.account;
   cell.replay.check_contents = options.check_contents;
