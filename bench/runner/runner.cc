@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "bench/results/stability.h"
+#include "bench/runner/stream_cache.h"
 #include "bench/runner/worker_process.h"
 
 namespace allocmark {
@@ -49,7 +50,8 @@ json BaseCell(const AdapterInfo& a, const WorkloadSpec& w,
 std::vector<std::string> WorkerArgs(const AdapterInfo& a, const WorkloadSpec& w,
                                     std::uint32_t threads, std::uint32_t rep,
                                     const RunPlan& plan,
-                                    const ClockCalibration& clock, bool timed) {
+                                    const ClockCalibration& clock, bool timed,
+                                    const std::string& stream_file) {
   std::vector<std::string> args = {a.worker,
                                    "--workload",
                                    w.path,
@@ -81,6 +83,8 @@ std::vector<std::string> WorkerArgs(const AdapterInfo& a, const WorkloadSpec& w,
   }
   if (!a.preload.empty())
     args.insert(args.end(), {"--expect-malloc-from", a.preload});
+  if (!stream_file.empty())
+    args.insert(args.end(), {"--stream-file", stream_file});
   return args;
 }
 
@@ -313,6 +317,7 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
   const std::size_t total = plan.repetitions * plan.workloads.size() *
                             plan.threads.size() * plan.adapters.size();
   std::size_t done = 0;
+  StreamCache streams(plan.stream_cache);
   // Interleaved: repetition r of every cell before r + 1, so slow drift of
   // the machine spreads over all allocators instead of favouring one.
   for (std::uint32_t rep = 0; rep < plan.repetitions && !StopSignal(); ++rep) {
@@ -339,16 +344,22 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
           } else if (threads == 1 && NeedsTwoThreads(w)) {
             cell["reason"] = "cross-thread workload needs at least 2 threads";
           } else {
-            const json untimed =
-                RunPass(WorkerArgs(a, w, threads, rep, plan, clock, false), a,
-                        plan.timeout_s);
+            const std::string stream = streams.Path(
+                w, threads,
+                plan.ops_per_thread.value_or(
+                    w.ops_per_thread[static_cast<int>(plan.scale)]),
+                plan.seed.value_or(w.seed));
+            const json untimed = RunPass(
+                WorkerArgs(a, w, threads, rep, plan, clock, false, stream), a,
+                plan.timeout_s);
             json timed;
             // A leak fails the cell, but the timed pass still runs: it
             // names the tags the leaked blocks belong to.
             if (plan.latency &&
                 (untimed.value("status", "") == "ok" || Leaked(untimed)))
-              timed = RunPass(WorkerArgs(a, w, threads, rep, plan, clock, true),
-                              a, plan.timeout_s);
+              timed = RunPass(
+                  WorkerArgs(a, w, threads, rep, plan, clock, true, stream), a,
+                  plan.timeout_s);
             // The latency figures come from a third pass that reads the
             // clock and keeps no accounts (kernel pools time in the driver
             // and have no such pass).
@@ -356,7 +367,7 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
             if (!timed.is_null() && timed.value("status", "") == "ok" &&
                 !timed.contains("kernel")) {
               std::vector<std::string> args =
-                  WorkerArgs(a, w, threads, rep, plan, clock, true);
+                  WorkerArgs(a, w, threads, rep, plan, clock, true, stream);
               std::find(args.begin(), args.end(), "--timing")[1] = "clock";
               clock_pass = RunPass(args, a, plan.timeout_s);
             }
@@ -367,7 +378,7 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
               json sim;
               if (plan.cache == "sim") {
                 std::vector<std::string> args =
-                    WorkerArgs(a, w, threads, rep, plan, clock, false);
+                    WorkerArgs(a, w, threads, rep, plan, clock, false, stream);
                 const auto flag =
                     std::find(args.begin(), args.end(), "--cache");
                 flag[1] = "sim";
@@ -453,6 +464,7 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
       {"sim_geometry",
        plan.cache == "sim" ? GeometryJson(plan.sim_geometry) : json(nullptr)},
       {"batch", plan.batch ? json(plan.batch) : json("auto")},
+      {"stream_cache", streams.Summary()},
       {"complete", outcome.interrupted_by == 0},
       {"interrupted_by", outcome.interrupted_by == 0
                              ? json(nullptr)

@@ -34,6 +34,9 @@ struct RunPlan {
   std::uint32_t sample_ms = 10;  ///< RSS sampler period (timed pass); 0: off
   std::string cache = "hw";      ///< hw | sim | off (see README, Cache)
   CacheGeometry sim_geometry;    ///< --cache sim: handed to valgrind
+  /// Generate each stream once per run and let workers map it (false:
+  /// every worker generates its own, as `--no-stream-cache` asks).
+  bool stream_cache = true;
 };
 
 struct RunOutcome {
