@@ -41,6 +41,7 @@ ALLOCMARK_DECLARE_IO(OpCounts)
 ALLOCMARK_DECLARE_IO(ThreadFigures)
 ALLOCMARK_DECLARE_IO(TimingFigures)
 ALLOCMARK_DECLARE_IO(ClockFigures)
+ALLOCMARK_DECLARE_IO(KernelPassFacts)
 ALLOCMARK_DECLARE_IO(KernelFacts)
 ALLOCMARK_DECLARE_IO(CacheFigures)
 ALLOCMARK_DECLARE_IO(MemoryFigures)
@@ -65,13 +66,28 @@ void FromJson(const json& j, double& out) {
     Fail("expected a number, got " + std::string(j.type_name()));
   out = j.get<double>();
 }
+// Integers written by other tools as 4194304.0 are still integers.
+bool IntegralFloat(const json& j, double lo, double hi) {
+  if (!j.is_number_float()) return false;
+  const double v = j.get<double>();
+  return v >= lo && v < hi &&
+         v == static_cast<double>(static_cast<std::int64_t>(v));
+}
 void FromJson(const json& j, std::uint64_t& out) {
+  if (IntegralFloat(j, 0, 9.2e18)) {
+    out = static_cast<std::uint64_t>(j.get<double>());
+    return;
+  }
   if (!j.is_number_unsigned() &&
       !(j.is_number_integer() && j.get<std::int64_t>() >= 0))
     Fail("expected an integer >= 0, got " + j.dump());
   out = j.get<std::uint64_t>();
 }
 void FromJson(const json& j, std::int64_t& out) {
+  if (IntegralFloat(j, -9.2e18, 9.2e18)) {
+    out = static_cast<std::int64_t>(j.get<double>());
+    return;
+  }
   if (!j.is_number_integer()) Fail("expected an integer, got " + j.dump());
   out = j.get<std::int64_t>();
 }
@@ -231,7 +247,8 @@ ALLOCMARK_RECORD_IO(OpCounts, ALLOCMARK_COUNTS_FIELDS)
 ALLOCMARK_RECORD_IO(ThreadFigures, ALLOCMARK_THREAD_FIELDS)
 ALLOCMARK_RECORD_IO(TimingFigures, ALLOCMARK_TIMING_FIELDS)
 ALLOCMARK_RECORD_IO(ClockFigures, ALLOCMARK_CLOCK_FIELDS)
-ALLOCMARK_RECORD_IO(KernelFacts, ALLOCMARK_KERNEL_FIELDS)
+ALLOCMARK_RECORD_IO(KernelPassFacts, ALLOCMARK_KERNEL_FIELDS)
+ALLOCMARK_RECORD_IO(KernelFacts, ALLOCMARK_KERNEL_CELL_FIELDS)
 ALLOCMARK_RECORD_IO(CacheFigures, ALLOCMARK_CACHE_FIELDS)
 ALLOCMARK_RECORD_IO(MemoryFigures, ALLOCMARK_MEMORY_FIELDS)
 ALLOCMARK_RECORD_IO(PoolTagFigures, ALLOCMARK_POOL_TAG_FIELDS)
@@ -239,16 +256,14 @@ ALLOCMARK_RECORD_IO(LeakFigures, ALLOCMARK_LEAK_FIELDS)
 
 // The identity keys every cell and worker record carries.
 void ReadIdentity(const json& j, CellRecord& out) {
-  static constexpr const char* kRequired[] = {
-      "allocator", "workload", "threads", "repetition", "scale", "status"};
+  static constexpr const char* kRequired[] = {"allocator", "workload",
+                                              "threads", "status"};
   for (const char* key : kRequired) {
     if (!j.contains(key)) throw FieldError{"", std::string("no '") + key + "'"};
   }
   ReadField("allocator", j["allocator"], out.allocator);
   ReadField("workload", j["workload"], out.workload);
   ReadField("threads", j["threads"], out.threads);
-  ReadField("repetition", j["repetition"], out.repetition);
-  ReadField("scale", j["scale"], out.scale);
   ReadField("status", j["status"], out.status);
 }
 
@@ -261,7 +276,7 @@ CellRecord ReadCellRecord(const json& j, const std::string& where) {
     ReadIdentity(j, out);
     for (const auto& [k, value] : j.items()) {
       if (k == "allocator" || k == "workload" || k == "threads" ||
-          k == "repetition" || k == "scale" || k == "status")
+          k == "status")
         continue;
       ALLOCMARK_CELL_FIELDS(ALLOCMARK_READ_KEY)
       out.extra[k] = value;
@@ -290,11 +305,30 @@ json WriteCellRecord(const CellRecord& in) {
   j["allocator"] = in.allocator;
   j["workload"] = in.workload;
   j["threads"] = in.threads;
-  j["repetition"] = in.repetition;
-  j["scale"] = in.scale;
   j["status"] = CellStatusName(in.status);
   ALLOCMARK_CELL_FIELDS(ALLOCMARK_WRITE_KEY)
   return j;
+}
+
+CacheFigures ReadCacheFigures(const json& cache, const std::string& where) {
+  CacheFigures out;
+  try {
+    FromJson(cache, out);
+  } catch (const FieldError& e) {
+    throw RecordError(where + e.path + ": " + e.message);
+  }
+  return out;
+}
+
+json WriteCacheFigures(const CacheFigures& cache) { return ToJson(cache); }
+
+KernelPassFacts PassFacts(const KernelFacts& facts) {
+  KernelPassFacts out;
+#define ALLOCMARK_COPY_KEY(type, key) out.key = facts.key;
+  ALLOCMARK_KERNEL_FIELDS(ALLOCMARK_COPY_KEY)
+#undef ALLOCMARK_COPY_KEY
+  out.extra = facts.extra;
+  return out;
 }
 
 bool Leaked(const CellRecord& cell) {

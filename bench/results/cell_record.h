@@ -153,8 +153,8 @@ struct LatencyBucket {
   X(Nullable<double>, resolution_ns)          \
   X(Nullable<double>, overhead_ns)
 
-// Kernel pools: where the figures come from. latency_pass is the timed
-// pass's own copy of these facts.
+// Kernel pools: where the figures come from. A cell adds latency_pass, the
+// timed pass's own copy of these facts.
 #define ALLOCMARK_KERNEL_FIELDS(X)                   \
   X(Nullable<std::string>, backend)                  \
   X(Nullable<std::uint64_t>, abi_version)            \
@@ -167,8 +167,7 @@ struct LatencyBucket {
   X(Nullable<std::string>, ns_per_op_source)         \
   X(Nullable<double>, replay_ioctl_ns_per_op)        \
   X(Nullable<std::string>, reallocs_in_place_reason) \
-  X(Nullable<bool>, emulated)                        \
-  X(OpaqueJson, latency_pass)
+  X(Nullable<bool>, emulated)
 
 // cells[].cache: the perf-counter, callgrind and locality probes' parts,
 // carried whole where they are the probe's own.
@@ -246,38 +245,40 @@ struct LatencyBucket {
   X(Nullable<std::uint64_t>, kernel_leaked_blocks) \
   X(Nullable<std::uint64_t>, kernel_leaked_bytes)
 
-// The cell's identity (allocator, workload, threads, repetition, scale,
-// status) is always written; everything else may be absent.
-#define ALLOCMARK_CELL_FIELDS(X)                            \
-  X(Nullable<std::string>, reason)                          \
-  X(Nullable<std::string>, stream_digest)                   \
-  X(Nullable<std::uint64_t>, ops)                           \
-  X(Nullable<double>, wall_ns)                              \
-  X(Nullable<double>, ns_per_op)                            \
-  X(Nullable<double>, mops_per_s)                           \
-  X(Nullable<WaitFigures>, wait)                            \
-  X(Nullable<std::string>, allocator_version)               \
-  X(Nullable<std::string>, library)                         \
-  X(Nullable<std::string>, identity)                        \
-  X(Nullable<std::uint64_t>, seed)                          \
-  X(Nullable<std::uint64_t>, ops_per_thread)                \
-  X(Nullable<std::uint64_t>, records)                       \
-  X(Nullable<bool>, complete)                               \
-  X(Nullable<OpCounts>, counts)                             \
-  X(Nullable<std::vector<ThreadFigures>>, per_thread)       \
-  X(Nullable<std::uint64_t>, generate_ns)                   \
-  X(Nullable<std::uint64_t>, chunks)                        \
-  X(Nullable<std::vector<std::int64_t>>, pinned_cpus)       \
-  X(Nullable<double>, process_s)                            \
-  X(Nullable<TimingFigures>, timing)                        \
-  X(Nullable<ClockFigures>, clock)                          \
-  X(Nullable<std::string>, virtualization)                  \
-  X(Nullable<KernelFacts>, kernel)                          \
-  X(Nullable<CacheFigures>, cache)                          \
-  X(Nullable<OpLatencies>, latency)                         \
-  X(Nullable<std::vector<OpLatencies>>, latency_per_thread) \
-  X(Nullable<MemoryFigures>, memory)                        \
-  X(Nullable<std::vector<PoolTagFigures>>, tags)            \
+// The cell's identity (allocator, workload, threads, status) is always
+// written; everything else may be absent.
+#define ALLOCMARK_CELL_FIELDS(X)                                      \
+  X(Nullable<std::uint64_t>, repetition)                              \
+  X(Nullable<std::string>, scale)                                     \
+  X(Nullable<std::string>, reason)                                    \
+  X(Nullable<std::string>, stream_digest)                             \
+  X(Nullable<std::uint64_t>, ops)                                     \
+  X(Nullable<double>, wall_ns)                                        \
+  X(Nullable<double>, ns_per_op)                                      \
+  X(Nullable<double>, mops_per_s)                                     \
+  X(Nullable<WaitFigures>, wait)                                      \
+  X(Nullable<std::string>, allocator_version)                         \
+  X(Nullable<std::string>, library)                                   \
+  X(Nullable<std::string>, identity)                                  \
+  X(Nullable<std::uint64_t>, seed)                                    \
+  X(Nullable<std::uint64_t>, ops_per_thread)                          \
+  X(Nullable<std::uint64_t>, records)                                 \
+  X(Nullable<bool>, complete)                                         \
+  X(Nullable<OpCounts>, counts)                                       \
+  X(Nullable<std::vector<ThreadFigures>>, per_thread)                 \
+  X(Nullable<std::uint64_t>, generate_ns)                             \
+  X(Nullable<std::uint64_t>, chunks)                                  \
+  X(Nullable<std::vector<std::int64_t>>, pinned_cpus)                 \
+  X(Nullable<double>, process_s)                                      \
+  X(Nullable<TimingFigures>, timing)                                  \
+  X(Nullable<ClockFigures>, clock)                                    \
+  X(Nullable<std::string>, virtualization)                            \
+  X(Nullable<KernelFacts>, kernel)                                    \
+  X(Nullable<CacheFigures>, cache)                                    \
+  X(Nullable<OpLatencies>, latency)                                   \
+  X(Nullable<std::vector<Nullable<OpLatencies>>>, latency_per_thread) \
+  X(Nullable<MemoryFigures>, memory)                                  \
+  X(Nullable<std::vector<PoolTagFigures>>, tags)                      \
   X(Nullable<LeakFigures>, leak)
 
 #define ALLOCMARK_RECORD_MEMBER(type, key) type key;
@@ -296,7 +297,11 @@ ALLOCMARK_RECORD_STRUCT(OpCounts, ALLOCMARK_COUNTS_FIELDS)
 ALLOCMARK_RECORD_STRUCT(ThreadFigures, ALLOCMARK_THREAD_FIELDS)
 ALLOCMARK_RECORD_STRUCT(TimingFigures, ALLOCMARK_TIMING_FIELDS)
 ALLOCMARK_RECORD_STRUCT(ClockFigures, ALLOCMARK_CLOCK_FIELDS)
-ALLOCMARK_RECORD_STRUCT(KernelFacts, ALLOCMARK_KERNEL_FIELDS)
+ALLOCMARK_RECORD_STRUCT(KernelPassFacts, ALLOCMARK_KERNEL_FIELDS)
+#define ALLOCMARK_KERNEL_CELL_FIELDS(X) \
+  ALLOCMARK_KERNEL_FIELDS(X)            \
+  X(Nullable<KernelPassFacts>, latency_pass)
+ALLOCMARK_RECORD_STRUCT(KernelFacts, ALLOCMARK_KERNEL_CELL_FIELDS)
 ALLOCMARK_RECORD_STRUCT(CacheFigures, ALLOCMARK_CACHE_FIELDS)
 ALLOCMARK_RECORD_STRUCT(MemoryFigures, ALLOCMARK_MEMORY_FIELDS)
 ALLOCMARK_RECORD_STRUCT(PoolTagFigures, ALLOCMARK_POOL_TAG_FIELDS)
@@ -305,8 +310,8 @@ ALLOCMARK_RECORD_STRUCT(LeakFigures, ALLOCMARK_LEAK_FIELDS)
 /// One cell of results/schema.json, or one worker pass's record (the same
 /// shape; the runner merges a cell's passes into one).
 struct CellRecord {
-  std::string allocator, workload, scale;
-  std::uint32_t threads = 0, repetition = 0;
+  std::string allocator, workload;
+  std::uint32_t threads = 0;
   CellStatus status = CellStatus::kSkipped;
   ALLOCMARK_CELL_FIELDS(ALLOCMARK_RECORD_MEMBER)
   /// Keys the field list does not name, kept for round trips.
@@ -324,6 +329,14 @@ CellRecord ReadCellRecord(const nlohmann::json& cell,
 std::vector<CellRecord> ReadCellRecords(const nlohmann::json& document);
 /// The one writer; WriteCellRecord(ReadCellRecord(j)) == j.
 nlohmann::json WriteCellRecord(const CellRecord& cell);
+/// cells[].cache alone: the probes (perf counters, locality, callgrind) hand
+/// over their parts as JSON; this checks and types them like the reader.
+CacheFigures ReadCacheFigures(const nlohmann::json& cache,
+                              const std::string& where = "cache");
+nlohmann::json WriteCacheFigures(const CacheFigures& cache);
+
+/// A pass's kernel facts, as a cell's latency_pass.
+KernelPassFacts PassFacts(const KernelFacts& facts);
 
 /// The one "did this cell leak" rule: the end-of-cell check left a message,
 /// and it is the verdict that counts (the cell was ok, or failed for the leak

@@ -117,6 +117,7 @@ TEST(CellRecord, WritesOnlyWhatIsSet) {
   r.allocator = "null";
   r.workload = "fixed-16";
   r.threads = 1;
+  r.repetition = 0;
   r.scale = "quick";
   r.status = CellStatus::kFailed;
   r.reason = "worker crashed";
