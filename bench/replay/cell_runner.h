@@ -71,6 +71,8 @@ struct CellMeasurement {
   std::uint64_t wall_ticks = 0;        ///< replay only: generation is excluded
   /// Time spent generating chunks, or grouping a mapped stream's chunks.
   std::uint64_t generate_ns = 0;
+  bool from_stream_file =
+      false;  ///< the ops came from CellOptions::stream_file
   std::uint64_t chunks = 0;
   /// Timed pass: what the generated streams leave live per tag (the declared
   /// leak), counted before any test fault edits the ops.
@@ -124,6 +126,7 @@ CellMeasurement RunCell(A& alloc, const WorkloadSpec& spec,
   ALLOCMARK_CHECK(opt.chunk_ops >= 2 * std::size_t{opt.threads} + 3,
                   "chunk too small for the thread count");
   m.plan = file ? file->plan() : gen->plan();
+  m.from_stream_file = file != nullptr;
   const std::uint32_t n = opt.threads;
   ALLOCMARK_CHECK(m.plan.threads == n, "stream and cell thread counts differ");
 

@@ -245,11 +245,7 @@ int Main(int argc, char** argv) {
   CollectStats(alloc, ctx);
   PurgeAndMeasure(alloc, ctx);
   if (sampler) sampler->SnapshotNow(SampleEvent::kPurge);
-  nlohmann::json record = WorkerRecordJson(ctx, m);
-  record["pinned_cpus"] = m.pinned_cpus;  // -1 per thread when not pinned
-  // Where the ops came from: the run's stream file, or generated here.
-  record["stream_source"] = stream_file ? "file" : "generated";
-  std::cout << record.dump() << "\n";
+  std::cout << WriteCellRecord(WorkerRecord(ctx, m)).dump() << "\n";
   std::cout.flush();
   return m.failed ? 1 : 0;
 }
