@@ -7,6 +7,7 @@
 
 #include "bench/report/compare.h"
 #include "bench/report/history.h"
+#include "bench/report/history_format.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                                       std::size_t size) {
