@@ -8,13 +8,14 @@
 #include <string>
 
 #include "bench/results/cell_record.h"
+#include "tests/integration/cli_paths.h"
 #include "tests/integration/command.h"
 
 namespace allocmark {
 namespace {
 
 using nlohmann::json;
-const std::string kBin = ALLOCMARK_BIN_DIR;
+using testing::kBin;
 
 void ExpectRoundTrip(const json& j, const std::string& where) {
   const CellRecord r = ReadCellRecord(j, where);
