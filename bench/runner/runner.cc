@@ -150,10 +150,21 @@ std::vector<Nullable<OpLatencies>> PerThreadLatency(const CellRecord& pass) {
   return out;
 }
 
-double TimingCostPct(const CellRecord& untimed, const CellRecord& timed) {
+// The timing mode, ns/op, timing cost and latency of a timed pass: the
+// accounted one, then the clock-only one where there is one.
+void TakeTimedPass(const CellRecord& untimed, const CellRecord& pass,
+                   TimingFigures& timing, CellRecord& cell) {
+  if (pass.timing) {
+    timing.mode = pass.timing->mode;
+    timing.batch = pass.timing->batch;
+    timing.batch_auto = pass.timing->batch_auto;
+  }
+  timing.timed_ns_per_op = pass.ns_per_op;
   const double u = untimed.ns_per_op.value_or(0);
-  const double v = timed.ns_per_op.value_or(0);
-  return u > 0 ? (v - u) / u * 100 : 0.0;
+  const double v = pass.ns_per_op.value_or(0);
+  timing.timing_cost_pct = u > 0 ? (v - u) / u * 100 : 0.0;
+  cell.latency = pass.latency.present() ? pass.latency : nullptr;
+  cell.latency_per_thread = PerThreadLatency(pass);
 }
 
 // The cell from its passes' records: the throughput pass (ns/op, counts,
@@ -221,19 +232,11 @@ CellRecord MergeCell(CellRecord cell, const CellRecord& untimed,
       cell.status = CellStatus::kFailed;
       cell.reason = "latency pass replayed a different stream";
     } else {
-      if (t.timing) {
-        timing.mode = t.timing->mode;
-        timing.batch = t.timing->batch;
-        timing.batch_auto = t.timing->batch_auto;
-      }
-      timing.timed_ns_per_op = t.ns_per_op;
-      timing.timing_cost_pct = TimingCostPct(untimed, t);
+      TakeTimedPass(untimed, t, timing, cell);
       if (t.kernel) {
         timing.emulated = t.timing && t.timing->emulated.value_or(false);
         cell.kernel.ensure().latency_pass = PassFacts(*t.kernel);
       }
-      cell.latency = t.latency.present() ? t.latency : nullptr;
-      cell.latency_per_thread = PerThreadLatency(t);
       cell.memory = t.memory;  // accounted: live and usable bytes
       cell.tags = t.tags.present() ? t.tags : nullptr;
       cell.leak = t.leak;
@@ -253,15 +256,7 @@ CellRecord MergeCell(CellRecord cell, const CellRecord& untimed,
           cell.reason = "clock pass replayed a different stream";
         } else {
           timing.accounted_ns_per_op = t.ns_per_op;
-          if (c.timing) {
-            timing.mode = c.timing->mode;
-            timing.batch = c.timing->batch;
-            timing.batch_auto = c.timing->batch_auto;
-          }
-          timing.timed_ns_per_op = c.ns_per_op;
-          timing.timing_cost_pct = TimingCostPct(untimed, c);
-          cell.latency = c.latency.present() ? c.latency : nullptr;
-          cell.latency_per_thread = PerThreadLatency(c);
+          TakeTimedPass(untimed, c, timing, cell);
         }
       }
     }

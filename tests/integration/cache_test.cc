@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "tests/integration/cli_paths.h"
 #include "tests/integration/command.h"
 #include "tests/sanitize/sanitized.h"
 
@@ -14,17 +15,12 @@ namespace {
 
 using nlohmann::json;
 using testing::CommandResult;
+using testing::kBin;
+using testing::kCli;
+using testing::kSrc;
 using testing::ReadAll;
 using testing::RunCommand;
-
-const std::string kBin = ALLOCMARK_BIN_DIR;
-const std::string kSrc = ALLOCMARK_SOURCE_DIR;
-const std::string kCli = kBin + "/allocmark";
-
-std::string TempPath(const std::string& name) {
-  return ::testing::TempDir() + "/allocmark_cache_" + std::to_string(getpid()) +
-         "_" + name;
-}
+using testing::TempPath;
 
 // Runs `allocmark run --quiet ARGS --out TMP` and returns the document.
 json RunDoc(const std::string& args, const std::string& name,

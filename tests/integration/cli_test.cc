@@ -9,6 +9,7 @@
 #include <string>
 
 #include "allocmark_registry.h"
+#include "tests/integration/cli_paths.h"
 #include "tests/integration/command.h"
 #include "tests/sanitize/sanitized.h"
 
@@ -18,18 +19,13 @@ namespace {
 using nlohmann::json;
 using testing::CommandResult;
 using testing::FileExists;
+using testing::kBin;
+using testing::kCli;
+using testing::kSrc;
 using testing::ReadAll;
 using testing::RunCommand;
 using testing::StandIn;
-
-const std::string kBin = ALLOCMARK_BIN_DIR;
-const std::string kSrc = ALLOCMARK_SOURCE_DIR;
-const std::string kCli = kBin + "/allocmark";
-
-std::string TempPath(const std::string& name) {
-  return ::testing::TempDir() + "/allocmark_" + std::to_string(getpid()) + "_" +
-         name;
-}
+using testing::TempPath;
 
 json Load(const std::string& path) { return json::parse(ReadAll(path)); }
 

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "tests/integration/cli_paths.h"
 #include "tests/integration/command.h"
 
 namespace allocmark {
@@ -13,12 +14,12 @@ namespace {
 
 using nlohmann::json;
 using testing::CommandResult;
+using testing::kBin;
+using testing::kCli;
+using testing::kSrc;
 using testing::ReadAll;
 using testing::RunCommand;
 
-const std::string kBin = ALLOCMARK_BIN_DIR;
-const std::string kSrc = ALLOCMARK_SOURCE_DIR;
-const std::string kCli = kBin + "/allocmark";
 const std::string kVmBuild = ALLOCMARK_VM_BUILD;
 const std::string kBackends[] = {"kmalloc", "kmem_cache", "vmalloc", "pages"};
 // Fixed and mixed sizes; cross-thread hand-offs through reused mailboxes;

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "tests/integration/cli_paths.h"
 #include "tests/integration/command.h"
 #include "tests/sanitize/sanitized.h"
 
@@ -18,17 +19,12 @@ namespace {
 
 using nlohmann::json;
 using testing::CommandResult;
+using testing::kBin;
+using testing::kCli;
+using testing::kSrc;
 using testing::ReadAll;
 using testing::RunCommand;
-
-const std::string kBin = ALLOCMARK_BIN_DIR;
-const std::string kSrc = ALLOCMARK_SOURCE_DIR;
-const std::string kCli = kBin + "/allocmark";
-
-std::string TempPath(const std::string& name) {
-  return ::testing::TempDir() + "/allocmark_mem_" + std::to_string(getpid()) +
-         "_" + name;
-}
+using testing::TempPath;
 
 json RunCli(const std::string& args, int expect_exit,
             std::string* out = nullptr) {

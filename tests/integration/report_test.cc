@@ -9,6 +9,7 @@
 #include <regex>
 #include <string>
 
+#include "tests/integration/cli_paths.h"
 #include "tests/integration/command.h"
 #include "tests/sanitize/sanitized.h"
 
@@ -18,15 +19,10 @@ namespace {
 using nlohmann::json;
 using testing::CommandResult;
 using testing::FileExists;
+using testing::kCli;
 using testing::ReadAll;
 using testing::RunCommand;
-
-const std::string kCli = std::string(ALLOCMARK_BIN_DIR) + "/allocmark";
-
-std::string TempPath(const std::string& name) {
-  return ::testing::TempDir() + "/allocmark_report_" +
-         std::to_string(getpid()) + "_" + name;
-}
+using testing::TempPath;
 
 // One small quick-profile run shared by the tests: two allocators, a
 // fixed-size and a realloc workload, 1 and 2 threads, 3 repetitions.

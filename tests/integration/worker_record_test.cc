@@ -8,17 +8,14 @@
 #include <string>
 
 #include "bench/results/cell_record.h"
+#include "tests/integration/cli_paths.h"
 #include "tests/integration/command.h"
 
 namespace allocmark {
 namespace {
 
 using nlohmann::json;
-using testing::CommandResult;
-using testing::ReadAll;
-using testing::RunCommand;
-
-const std::string kBin = ALLOCMARK_BIN_DIR;
+using testing::kBin;
 
 void ExpectRoundTrip(const json& j, const std::string& where) {
   const CellRecord r = ReadCellRecord(j, where);
@@ -34,11 +31,11 @@ TEST(WorkerRecord, EveryPassRoundTrips) {
       std::string(ALLOCMARK_SOURCE_DIR) + "/bench/workloads/larson.json";
   for (const char* timing : {"off", "on", "clock"}) {
     SCOPED_TRACE(timing);
-    const CommandResult r =
-        RunCommand(kBin + "/allocmark-worker-system --workload " + spec +
-                   " --threads 2 --scale quick --ops 4000 --repetition 1 "
-                   "--sample-ms 5 --timing " +
-                   timing);
+    const testing::CommandResult r = testing::RunCommand(
+        kBin + "/allocmark-worker-system --workload " + spec +
+        " --threads 2 --scale quick --ops 4000 --repetition 1 "
+        "--sample-ms 5 --timing " +
+        timing);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const json record = json::parse(r.out);
     ExpectRoundTrip(record, std::string("worker --timing ") + timing);
@@ -49,7 +46,7 @@ TEST(WorkerRecord, EveryPassRoundTrips) {
 TEST(WorkerRecord, EveryCellOfARunRoundTrips) {
   const std::string out = ::testing::TempDir() + "/allocmark_record_" +
                           std::to_string(getpid()) + ".json";
-  const CommandResult r = RunCommand(
+  const testing::CommandResult r = testing::RunCommand(
       kBin +
       "/allocmark run --quiet --allocators system,null,lookaside "
       "--workloads fixed-64,larson --threads 1,2 --profile quick --ops 3000 "
@@ -57,7 +54,7 @@ TEST(WorkerRecord, EveryCellOfARunRoundTrips) {
       out);
   // A failed cell (exit 1) still has its record; that is what matters here.
   ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.err;
-  const json doc = json::parse(ReadAll(out));
+  const json doc = json::parse(testing::ReadAll(out));
   ASSERT_FALSE(doc["cells"].empty());
   for (std::size_t i = 0; i < doc["cells"].size(); ++i)
     ExpectRoundTrip(doc["cells"][i], "cells[" + std::to_string(i) + "]");

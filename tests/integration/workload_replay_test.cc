@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 
+#include "tests/integration/cli_paths.h"
 #include "tests/integration/command.h"
 #include "tests/sanitize/sanitized.h"
 
@@ -19,15 +20,10 @@ namespace {
 
 using nlohmann::json;
 using testing::CommandResult;
+using testing::kCli;
 using testing::ReadAll;
 using testing::RunCommand;
-
-const std::string kCli = std::string(ALLOCMARK_BIN_DIR) + "/allocmark";
-
-std::string TempPath(const std::string& name) {
-  return ::testing::TempDir() + "/allocmark_wr_" + std::to_string(getpid()) +
-         "_" + name;
-}
+using testing::TempPath;
 
 TEST(WorkloadReplay, EveryWorkloadReplaysWithContentChecks) {
   const std::string out = TempPath("check.json");
