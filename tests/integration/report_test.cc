@@ -69,7 +69,8 @@ void ChecksReportDrawsEveryChartAndLinksOnlyExistingFiles() {
       for (const auto& [k, v] : c["cache"]["events"].items())
         if (v.is_number()) cache = true;
   }
-  if (timeline) charts.insert(charts.end(), {"rss_timeline_1t", "rss_timeline_2t"});
+  if (timeline)
+    charts.insert(charts.end(), {"rss_timeline_1t", "rss_timeline_2t"});
   for (const std::string& c : charts) {
     EXPECT_TRUE(FileExists(out + "/" + c + ".png")) << c << "\n" << r.out;
     EXPECT_TRUE(FileExists(out + "/" + c + ".svg")) << c;
