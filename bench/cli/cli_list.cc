@@ -40,25 +40,17 @@ std::string Ops(std::uint64_t n) {
 void ListAdapters() {
   const std::vector<AdapterInfo> adapters = AdapterCatalog(BinDir());
   std::vector<std::size_t> w = {std::string("preload:<lib.so>").size(),
-                                std::string("available").size(),
-                                std::string("version").size()};
-  for (const AdapterInfo& a : adapters) {
-    w[0] = std::max(w[0], a.name.size());
-    if (a.available) w[2] = std::max(w[2], a.version.size());
-  }
-  w[2] = std::min<std::size_t>(w[2], 24);  // longer versions wrap below
+                                std::string("available").size()};
+  for (const AdapterInfo& a : adapters) w[0] = std::max(w[0], a.name.size());
   std::printf("allocators:\n");
-  PrintRow({"name", "status", "version"}, w, "description");
+  PrintRow({"name", "status"}, w, "description; version (or why missing)");
   for (const AdapterInfo& a : adapters) {
-    const std::string version = a.available ? a.version : "-";
-    const bool fits = version.size() <= w[2];
-    PrintRow(
-        {a.name, a.available ? "available" : "missing", fits ? version : ""}, w,
-        a.description);
-    if (!fits) PrintRow({"", "", ""}, w, "version: " + version);
-    if (!a.available) PrintRow({"", "", ""}, w, "why: " + a.reason);
+    // The version after the description, never run into it.
+    const std::string text = a.available ? a.description + "; " + a.version
+                                         : a.description + "; why: " + a.reason;
+    PrintRow({a.name, a.available ? "available" : "missing"}, w, text);
   }
-  PrintRow({"preload:<lib.so>", "", ""}, w,
+  PrintRow({"preload:<lib.so>", ""}, w,
            "any malloc replacement, run through LD_PRELOAD");
 }
 

@@ -254,7 +254,7 @@ Command AddRunCommand(CLI::App& app) {
                   "auto | K in [1, 4096]: ops per timed latency batch");
   cmd->add_option("--ops", run->ops_text,
                   "ops per thread, overriding the profile")
-      ->default_str("the profile's (see list)");
+      ->default_str("the profile's");
   cmd->add_option("--seed", run->seed_text,
                   "stream seed, overriding the spec's")
       ->default_str("the spec's")

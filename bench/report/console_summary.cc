@@ -244,7 +244,7 @@ std::string Counts(const Run& run, const nlohmann::json& results) {
   return std::to_string(run.cells.size()) +
          " cells (allocator x workload x threads" + reps +
          "): " + std::to_string(ok) + " measured, " + std::to_string(failed) +
-         " with failures, " + std::to_string(skipped) + " skipped\n";
+         " failed, " + std::to_string(skipped) + " skipped";
 }
 
 }  // namespace
@@ -293,7 +293,8 @@ std::string ConsoleSummary(const nlohmann::json& results, std::size_t width) {
   legend +=
       ". FAIL failed, - skipped (reasons above). Every figure per "
       "cell: --details.";
-  out += "\n" + Wrap(legend, width, "", "") + Counts(run, results);
+  out += "\n" + Wrap(legend, width, "", "") +
+         Wrap(Counts(run, results), width, "", "  ");
   return out;
 }
 

@@ -41,7 +41,7 @@ TEST(CliList, FitsAHundredColumnsAndMarksTwoThreadWorkloads) {
       << r.out;
   EXPECT_NE(LineWith(r.out, "  fixed-64 ").find(" 1 "), std::string::npos)
       << r.out;
-  // Every adapter row is name, status, then version or '-', aligned.
+  // Every adapter row is name, status, then its description, aligned.
   const std::string system = LineWith(r.out, "  system ");
   const std::string null = LineWith(r.out, "  null ");
   ASSERT_FALSE(system.empty());
@@ -52,8 +52,8 @@ TEST(CliHelp, EverySubcommandShowsItsDefaults) {
   const CommandResult run = RunCommand(kCli + " run --help");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   for (const std::string want :
-       {"[120]", "[all]", "[1,2]", "[default]", "[auto]", "[hw]", "[900]",
-        "[1024]", "[10]", "[results/latest.json]"})
+       {"TEXT=120", "TEXT=all", "TEXT=1,2", "TEXT=default", "TEXT=auto",
+        "TEXT=hw", "=900", "=1024", "=10", "TEXT=results/latest.json"})
     EXPECT_NE(run.out.find(want), std::string::npos) << want << run.out;
   for (const std::string cmd :
        {"show", "list", "compare", "export", "history", "report", "micro"}) {
