@@ -55,7 +55,10 @@ std::vector<std::string> Describe(const std::vector<const CellSummary*>& hit,
                    whole.end() ||
                left.count(&o) || !o.measured();
       });
-      if (!full) continue;
+      const bool ours = std::any_of(left.begin(), left.end(), [&](auto* o) {
+        return o->threads == t && o->workload == c.workload;
+      });
+      if (!full || !ours) continue;
       rows[t].push_back(c.workload);
       std::erase_if(left, [&](const CellSummary* o) {
         return o->threads == t && o->workload == c.workload;

@@ -36,8 +36,8 @@ TEST(CliList, FitsAHundredColumnsAndMarksTwoThreadWorkloads) {
   const CommandResult r = RunCommand(kCli + " list");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ExpectFits(r.out, 100);
-  // larson hands blocks between threads; fixed-64 runs on one.
-  EXPECT_NE(LineWith(r.out, "  larson ").find(" 2+ "), std::string::npos)
+  // xmalloc-test hands blocks between threads; fixed-64 runs on one.
+  EXPECT_NE(LineWith(r.out, "  xmalloc-test ").find(" 2+ "), std::string::npos)
       << r.out;
   EXPECT_NE(LineWith(r.out, "  fixed-64 ").find(" 1 "), std::string::npos)
       << r.out;

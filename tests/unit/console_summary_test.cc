@@ -92,6 +92,7 @@ TEST(ConsoleSummary, FitsAHundredColumnsAndSaysEachReasonOnce) {
     EXPECT_LE(line.size(), 100u) << line;
   EXPECT_EQ(Count(out, "no /dev/allocmark"), 1u) << out;
   EXPECT_EQ(Count(out, "needs at least 2 threads"), 1u) << out;
+  EXPECT_EQ(Count(out, "larson at 1 thread"), 1u) << out;
   EXPECT_NE(out.find("kpool-kmalloc (every cell)"), std::string::npos) << out;
   EXPECT_NE(out.find("larson at 1 thread (every allocator)"), std::string::npos)
       << out;
