@@ -21,6 +21,7 @@ Command AddExportCommand(CLI::App& app);
 Command AddHistoryCommand(CLI::App& app);
 Command AddReportCommand(CLI::App& app);
 Command AddMicroCommand(CLI::App& app);
+Command AddShowCommand(CLI::App& app);
 
 /// Directory holding the allocmark and worker executables.
 std::string BinDir();

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "allocmark_build_info.h"
 #include "bench/cli/cli_commands.h"
 
 namespace allocmark {
@@ -66,14 +67,23 @@ namespace {
 int Main(int argc, char** argv) {
   CLI::App app{"allocmark: a benchmark suite for memory allocators"};
   app.require_subcommand(1);
+  app.set_version_flag("--version",
+                       "allocmark " ALLOCMARK_VERSION
+                       " (git " ALLOCMARK_GIT_REVISION ", " ALLOCMARK_BUILD_TYPE
+                       " build, results schema_version 1)");
+  // Every --help shows each option's default; subcommands copy this
+  // setting when they are added, so it comes first.
+  app.option_defaults()->always_capture_default();
   const std::vector<Command> commands = {
-      AddRunCommand(app),    AddListCommand(app),    AddCompareCommand(app),
-      AddExportCommand(app), AddHistoryCommand(app), AddReportCommand(app),
-      AddMicroCommand(app),
+      AddRunCommand(app),     AddShowCommand(app),   AddListCommand(app),
+      AddCompareCommand(app), AddExportCommand(app), AddHistoryCommand(app),
+      AddReportCommand(app),  AddMicroCommand(app),
   };
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     BadInput(e.what());

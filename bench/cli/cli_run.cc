@@ -12,6 +12,7 @@
 #include "bench/kpool/vm_run.h"
 #include "bench/probes/clock.h"
 #include "bench/report/console_report.h"
+#include "bench/report/console_summary.h"
 #include "bench/report/pool_tag_report.h"
 #include "bench/results/results_file.h"
 #include "bench/runner/cache_sim.h"
@@ -48,7 +49,8 @@ struct RunArgs {
   bool pin = false;
   bool no_stream_cache = false;
   bool quiet = false;
-  bool vm = false;  // run the matrix in a QEMU guest (bench/vm_run.h)
+  bool details = false;  // the per-cell table instead of the summary
+  bool vm = false;       // run the matrix in a QEMU guest (bench/vm_run.h)
   double vm_timeout_s = 900;
   int vm_mem_mb = 1024;
   std::string vm_build;
@@ -98,8 +100,8 @@ int RunVm(const RunArgs& args, const RunPlan& plan) {
   req.timeout_s = args.vm_timeout_s;
   req.mem_mb = args.vm_mem_mb;
   req.quiet = args.quiet;
-  req.console_table = [](const nlohmann::json& doc) {
-    return ConsoleTable(doc);
+  req.console_table = [details = args.details](const nlohmann::json& doc) {
+    return details ? ConsoleDetails(doc) : ConsoleSummary(doc);
   };
   return RunInVm(req);
 }
@@ -196,7 +198,8 @@ int Run(RunArgs& args) {
   // worker and still writes the cells completed so far.
   InstallStopHandlers();
   const RunOutcome outcome = RunMatrix(plan, clock, MachineContext(clock));
-  std::cout << ConsoleTable(outcome.results);
+  std::cout << (args.details ? ConsoleDetails(outcome.results)
+                             : ConsoleSummary(outcome.results));
   if (args.tags) std::cout << PoolTagTable(outcome.results);
   const std::string err =
       WriteFileAtomically(args.out, outcome.results.dump(1) + "\n");
@@ -205,8 +208,7 @@ int Run(RunArgs& args) {
                  err.c_str());
     return 1;
   }
-  std::printf("%d ok, %d failed, %d skipped; results in %s\n", outcome.cells_ok,
-              outcome.cells_failed, outcome.cells_skipped, args.out.c_str());
+  std::printf("results in %s\n", args.out.c_str());
   if (outcome.interrupted_by != 0) {
     const char* abbrev = sigabbrev_np(outcome.interrupted_by);
     std::fprintf(stderr,
@@ -240,18 +242,24 @@ Command AddRunCommand(CLI::App& app) {
                   "w,... | all | path/to/spec.json");
   cmd->add_option("--threads", run->threads,
                   "1,2,4 | 1..16 (powers of two) | 1..16:1")
+      ->default_str("1,2")
       ->each([run](const std::string&) { run->threads_set = true; });
   cmd->add_option("--repetitions", run->repetitions,
-                  "repetitions per cell (interleaved)");
-  cmd->add_option("--profile", run->profile, "quick | default | full");
+                  "repetitions per cell, interleaved (1000 at most)")
+      ->default_str("quick 1, default 3, full 5");
+  cmd->add_option("--profile", run->profile,
+                  "quick | default | full: op counts per thread (see list)");
   cmd->add_option("--out", run->out, "results JSON (written atomically)");
   cmd->add_option("--timeout", run->timeout,
-                  "seconds before a worker is killed");
-  cmd->add_option("--batch", run->batch, "auto | K: ops per timed batch");
+                  "seconds before a worker is killed and its cell fails");
+  cmd->add_option("--batch", run->batch,
+                  "auto | K in [1, 4096]: ops per timed latency batch");
   cmd->add_option("--ops", run->ops_text,
-                  "ops per thread, overriding the profile");
+                  "ops per thread, overriding the profile")
+      ->default_str("the profile's");
   cmd->add_option("--seed", run->seed_text,
                   "stream seed, overriding the spec's")
+      ->default_str("the spec's")
       ->each([run](const std::string&) { run->seed_set = true; });
   cmd->add_flag("--no-latency", run->no_latency,
                 "skip the timed (latency) pass");
@@ -262,19 +270,24 @@ Command AddRunCommand(CLI::App& app) {
                 "every worker generates its own streams (default: each "
                 "stream is generated once per run and mapped)");
   cmd->add_flag("--quiet", run->quiet, "no progress line");
+  cmd->add_flag("--details", run->details,
+                "print one row per cell with every figure instead of the "
+                "summary");
   cmd->add_flag("--vm", run->vm,
                 "run the matrix in a QEMU guest with the kernel driver "
                 "(kpool-* beside the static user-space workers)");
   cmd->add_option("--vm-timeout", run->vm_timeout_s,
-                  "seconds the whole VM run may take (default 900)");
-  cmd->add_option("--vm-mem", run->vm_mem_mb, "guest memory in MiB (1024)");
+                  "seconds the whole VM run may take");
+  cmd->add_option("--vm-mem", run->vm_mem_mb, "guest memory in MiB");
   cmd->add_option("--vm-build", run->vm_build,
-                  "kernel/module cache of driver/vm/prepare (<build>/vm)");
+                  "kernel/module cache of driver/vm/prepare")
+      ->default_str("<build>/vm");
   cmd->add_option("--cache", run->cache,
-                  "hw (perf counters, default) | sim (callgrind) | off");
+                  "hw (perf counters) | sim (callgrind) | off");
   cmd->add_option("--sim-geometry", run->sim_geometry,
-                  "override the simulated caches, e.g. "
-                  "'D1=32768,8,64;LL=33554432,16,64' (default: sysfs)");
+                  "with --cache sim: override simulated caches, e.g. "
+                  "'D1=32768,8,64;LL=33554432,16,64'")
+      ->default_str("from sysfs");
   cmd->add_flag("--tags", run->tags,
                 "print the per-tag (poolmon) table of every cell");
   cmd->add_option("--sample-ms", run->sample_ms,

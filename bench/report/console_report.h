@@ -1,5 +1,5 @@
-// The console table: one row per allocator x workload x threads, medians over
-// repetitions, times relative to `system`. Reads only the results document.
+// The per-cell console table (`--details`): one row per allocator x
+// workload x threads with every figure, medians over repetitions.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -7,6 +7,8 @@
 
 namespace allocmark {
 
-std::string ConsoleTable(const nlohmann::json& results);
+/// Columns with nothing measured in any row are left out; cells that were
+/// not measured are listed once per reason below the table.
+std::string ConsoleDetails(const nlohmann::json& results);
 
 }  // namespace allocmark

@@ -48,9 +48,13 @@ void ChecksReportDrawsEveryChartAndLinksOnlyExistingFiles() {
       RunCommand(kCli + " report " + QuickRun() + " -o " + out);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   const json doc = json::parse(ReadAll(QuickRun()));
-  std::vector<std::string> charts = {
-      "time_vs_system",  "rss_vs_system",  "latency_alloc", "latency_free",
-      "latency_realloc", "thread_scaling", "fragmentation"};
+  // Every thread count gets its own latency and timeline charts.
+  std::vector<std::string> charts = {"time_vs_system", "rss_vs_system",
+                                     "purged_vs_system", "fragmentation",
+                                     "thread_scaling"};
+  for (const std::string op : {"alloc", "free", "realloc"})
+    for (const std::string t : {"1t", "2t"})
+      charts.push_back("latency_" + op + "_" + t);
   // Optional probes: their chart is required exactly when the data is there.
   bool timeline = false, cache = false;
   for (const json& c : doc["cells"]) {
@@ -61,12 +65,19 @@ void ChecksReportDrawsEveryChartAndLinksOnlyExistingFiles() {
       for (const auto& [k, v] : c["cache"]["events"].items())
         if (v.is_number()) cache = true;
   }
-  if (timeline) charts.push_back("rss_timeline");
-  if (cache) charts.push_back("cache");
+  if (timeline)
+    charts.insert(charts.end(), {"rss_timeline_1t", "rss_timeline_2t"});
   for (const std::string& c : charts) {
     EXPECT_TRUE(FileExists(out + "/" + c + ".png")) << c << "\n" << r.out;
     EXPECT_TRUE(FileExists(out + "/" + c + ".svg")) << c;
   }
+  int pngs = 0, cache_charts = 0;
+  for (const auto& f : std::filesystem::directory_iterator(out)) {
+    if (f.path().extension() != ".png") continue;
+    ++pngs;
+    cache_charts += f.path().filename().string().rfind("cache_", 0) == 0;
+  }
+  EXPECT_EQ(cache_charts > 0, cache);
   const std::string html = ReadAll(out + "/index.html");
   EXPECT_FALSE(html.empty());
   const std::regex ref(R"re((?:src|href)="([^"]+)")re");
@@ -79,7 +90,7 @@ void ChecksReportDrawsEveryChartAndLinksOnlyExistingFiles() {
     EXPECT_TRUE(FileExists(out + "/" + target)) << target;
     ++refs;
   }
-  EXPECT_EQ(refs, 2 * static_cast<int>(charts.size()));
+  EXPECT_EQ(refs, 2 * pngs);  // every chart: its PNG shown, its SVG linked
   // Every chart names its machine, profile and date.
   const std::string svg = ReadAll(out + "/time_vs_system.svg");
   EXPECT_NE(svg.find("profile quick"), std::string::npos);
