@@ -21,6 +21,8 @@ Command AddExportCommand(CLI::App& app);
 Command AddHistoryCommand(CLI::App& app);
 Command AddReportCommand(CLI::App& app);
 Command AddMicroCommand(CLI::App& app);
+Command AddRecordCommand(CLI::App& app);
+Command AddTraceCommand(CLI::App& app);
 
 /// Directory holding the allocmark and worker executables.
 std::string BinDir();

@@ -1,9 +1,11 @@
 // `allocmark list`: every adapter (available or not, why, version) and every
 // workload with its op counts per profile.
 #include <cstdio>
+#include <filesystem>
 
 #include "bench/cli/cli_commands.h"
 #include "bench/runner/catalog.h"
+#include "bench/spec/program_spec.h"
 
 namespace allocmark {
 namespace {
@@ -34,6 +36,21 @@ int List() {
   } catch (const SpecError& e) {
     BadInput(e.what());
   }
+  // Real programs: each is a program cell (program:NAME) and the source of
+  // a shipped trace (trace:NAME, recorded on first use and cached).
+  std::printf(
+      "\nprograms (program:NAME runs it; trace:NAME replays its trace):\n");
+  for (const auto& e : std::filesystem::directory_iterator(ProgramDir())) {
+    if (e.path().extension() != ".json") continue;
+    try {
+      const ProgramSpec p = LoadProgramSpec(e.path().string());
+      std::printf("  %-14s %s\n", p.name.c_str(), p.description.c_str());
+    } catch (const SpecError& err) {
+      std::printf("  %-14s unavailable: %s\n", e.path().stem().c_str(),
+                  err.what());
+    }
+  }
+  std::printf("  trace:FILE     any trace made with allocmark record\n");
   return 0;
 }
 

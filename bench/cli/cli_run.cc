@@ -167,9 +167,25 @@ int Run(RunArgs& args) {
       if (!err.empty()) throw SpecError("--sim-geometry: " + err);
     }
     plan.pin = args.pin;
-    plan.workloads =
-        SelectWorkloads(LoadWorkloads(WorkloadDir()), args.workloads);
+    // program:NAME items are program cells; the rest are op-stream
+    // workloads (shipped, a spec file, or trace:FILE).
+    std::string stream_items;
+    for (const std::string& item : SplitList(args.workloads)) {
+      if (item.rfind(kProgramPrefix, 0) == 0) {
+        plan.programs.push_back(
+            FindProgramSpec(item.substr(sizeof(kProgramPrefix) - 1)));
+      } else {
+        stream_items += (stream_items.empty() ? "" : ",") + item;
+      }
+    }
+    plan.probe_lib = (std::filesystem::path(bin).parent_path() / "lib" /
+                      "liballocmark-probe.so")
+                         .string();
+    if (!stream_items.empty() || plan.programs.empty())
+      plan.workloads =
+          SelectWorkloads(LoadWorkloads(WorkloadDir()), stream_items);
     for (const WorkloadSpec& w : plan.workloads) {
+      if (!w.trace_path.empty()) continue;  // its own thread count
       for (std::uint32_t t : plan.threads) {
         if (!(t == 1 && w.phases[0].cross_thread_share > 0))
           ValidateForThreads(w, t);

@@ -26,6 +26,7 @@
 #include "bench/replay/replay.h"
 #include "bench/spec/workload_spec.h"
 #include "bench/stream/stream_generator.h"
+#include "bench/stream/trace_streams.h"
 
 namespace allocmark {
 
@@ -54,6 +55,8 @@ struct CellOptions {
   std::uint32_t perf_mask = 0;
   /// Under callgrind: collect events only while a thread replays a chunk.
   bool sim_collect = false;
+  /// A trace workload's converted streams; null: generate from the spec.
+  std::shared_ptr<const TraceReplay> trace;
 };
 
 /// Everything a worker measured for one cell; reporters turn it into JSON.
@@ -108,7 +111,14 @@ template <Allocator A, class Clock>
 CellMeasurement RunCell(A& alloc, const WorkloadSpec& spec,
                         const CellOptions& opt) {
   CellMeasurement m;
-  StreamGenerator gen(spec, opt.threads, opt.ops_per_thread, opt.seed);
+  std::unique_ptr<OpSource> source;
+  if (opt.trace) {
+    source = std::make_unique<TraceSource>(opt.trace);
+  } else {
+    source = std::make_unique<StreamGenerator>(spec, opt.threads,
+                                               opt.ops_per_thread, opt.seed);
+  }
+  OpSource& gen = *source;
   // A turn can emit two ops per pending hand-off plus three: a smaller
   // chunk could never take a turn and generation would stall.
   ALLOCMARK_CHECK(opt.chunk_ops >= 2 * std::size_t{opt.threads} + 3,

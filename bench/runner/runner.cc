@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "bench/results/stability.h"
+#include "bench/runner/program_run.h"
 #include "bench/runner/worker_process.h"
 
 namespace allocmark {
@@ -238,6 +239,36 @@ json MergeCell(json cell, const json& untimed, const json* timed,
   return cell;
 }
 
+// One run of a real program under adapter `a` (bench/runner/program_run.h).
+json ProgramCell(const AdapterInfo& a, const ProgramSpec& p, std::uint32_t rep,
+                 const RunPlan& plan) {
+  WorkloadSpec w;
+  w.name = std::string(kProgramPrefix) + p.name;
+  json cell = BaseCell(a, w, 1, rep, plan);
+  cell["seed"] = nullptr;
+  cell["ops_per_thread"] = 1;
+  std::string preload, why_not;
+  if (!a.available) {
+    if (a.refused) cell["status"] = "failed";
+    cell["reason"] = a.reason;
+    return cell;
+  }
+  if (!ProgramPreload(a, &preload, &why_not)) {
+    cell["reason"] = why_not;
+    return cell;
+  }
+  ProgramRunOptions o;
+  o.preload = preload;
+  o.probe = plan.probe_lib;
+  o.timeout_s = plan.timeout_s;
+  const ProgramRunResult r = RunProgram(p, o);
+  cell.update(ProgramCellFields(r, p));
+  cell["status"] = r.ok ? "ok" : "failed";
+  cell["reason"] = r.ok ? json(nullptr) : json(r.reason);
+  cell["allocator_version"] = a.version;
+  return cell;
+}
+
 // Rows of the same workload, threads, scale and seed must have one digest.
 void CheckDigests(json& cells) {
   std::map<std::string, std::map<std::string, int>> digests;
@@ -310,15 +341,35 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
                      const json& context) {
   RunOutcome outcome;
   json cells = json::array();
-  const std::size_t total = plan.repetitions * plan.workloads.size() *
-                            plan.threads.size() * plan.adapters.size();
+  std::size_t per_rep = 0;  // cells of one repetition
+  for (const WorkloadSpec& w : plan.workloads)
+    per_rep +=
+        (w.trace_path.empty() ? plan.threads.size() : 1) * plan.adapters.size();
+  per_rep += plan.programs.size() * plan.adapters.size();
+  const std::size_t total = plan.repetitions * per_rep;
   std::size_t done = 0;
   // Interleaved: repetition r of every cell before r + 1, so slow drift of
   // the machine spreads over all allocators instead of favouring one.
   for (std::uint32_t rep = 0; rep < plan.repetitions && !StopSignal(); ++rep) {
+    for (const ProgramSpec& p : plan.programs) {
+      for (const AdapterInfo& a : plan.adapters) {
+        if (StopSignal()) break;
+        ++done;
+        if (plan.progress) {
+          std::fprintf(stderr, "\r\033[K[%zu/%zu] rep %u %s program:%s", done,
+                       total, rep + 1, a.name.c_str(), p.name.c_str());
+          std::fflush(stderr);
+        }
+        cells.push_back(ProgramCell(a, p, rep, plan));
+      }
+    }
     for (const WorkloadSpec& w : plan.workloads) {
       if (StopSignal()) break;
-      for (std::uint32_t threads : plan.threads) {
+      // A trace replays with the threads it was recorded with, once.
+      const std::vector<std::uint32_t> thread_counts =
+          w.trace_path.empty() ? plan.threads
+                               : std::vector<std::uint32_t>{w.threads};
+      for (std::uint32_t threads : thread_counts) {
         if (StopSignal()) break;
         for (const AdapterInfo& a : plan.adapters) {
           if (StopSignal()) break;
