@@ -13,6 +13,7 @@
 #include "bench/probes/clock.h"
 #include "bench/report/console_report.h"
 #include "bench/report/pool_tag_report.h"
+#include "bench/report/program_report.h"
 #include "bench/results/results_file.h"
 #include "bench/runner/cache_sim.h"
 #include "bench/runner/catalog.h"
@@ -211,6 +212,7 @@ int Run(RunArgs& args) {
   InstallStopHandlers();
   const RunOutcome outcome = RunMatrix(plan, clock, MachineContext(clock));
   std::cout << ConsoleTable(outcome.results);
+  std::cout << ProgramTable(outcome.results);
   if (args.tags) std::cout << PoolTagTable(outcome.results);
   const std::string err =
       WriteFileAtomically(args.out, outcome.results.dump(1) + "\n");

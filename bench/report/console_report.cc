@@ -49,11 +49,18 @@ std::string ConsoleTable(const json& results) {
                          std::string>;  // workload, threads, allocator
   std::map<Key, std::vector<const json*>> groups;
   std::vector<Key> order;
+  bool programs = false;
   for (const json& c : results["cells"]) {
+    // Program cells have their own table (program_report.h).
+    if (c["workload"].get<std::string>().rfind("program:", 0) == 0) {
+      programs = true;
+      continue;
+    }
     Key k{c["workload"], c["threads"], c["allocator"]};
     if (!groups.count(k)) order.push_back(k);
     groups[k].push_back(&c);
   }
+  if (order.empty() && programs) return "";
   // Baseline: system's median ns/op for each workload and thread count.
   std::map<std::pair<std::string, std::uint32_t>, double> baseline;
   std::map<Key, double> median_ns;

@@ -22,15 +22,16 @@ std::string TempPath(const std::string& name) {
          "_" + name;
 }
 
-nlohmann::json Run(const std::string& args, int want_exit) {
+nlohmann::json RunAllocmark(const std::string& args, int want_exit) {
   const std::string out = TempPath("run.json");
-  const auto r = RunCommand(kAllocmark + " run " + args + " --out " + out);
+  const auto r =
+      RunCommand(kAllocmark + " run --repetitions 1 " + args + " --out " + out);
   EXPECT_EQ(r.exit_code, want_exit) << r.out << r.err;
   return nlohmann::json::parse(testing::ReadAll(out));
 }
 
 TEST(ProgramCell, Sqlite3UnderSystemAndJemallocWithIdentityCheck) {
-  const auto doc = Run(
+  const auto doc = RunAllocmark(
       "--workloads program:sqlite3 --allocators system,jemalloc,lookaside", 0);
   int ok = 0;
   for (const auto& c : doc["cells"]) {
@@ -57,10 +58,10 @@ TEST(ProgramCell, Sqlite3UnderSystemAndJemallocWithIdentityCheck) {
 }
 
 TEST(ProgramCell, PreloadThatIsNoMallocFailsItsCell) {
-  const auto doc =
-      Run("--workloads program:sqlite3 --allocators "
-          "preload:/usr/lib/x86_64-linux-gnu/libm.so.6",
-          1);
+  const auto doc = RunAllocmark(
+      "--workloads program:sqlite3 --allocators "
+      "preload:/usr/lib/x86_64-linux-gnu/libm.so.6",
+      1);
   ASSERT_EQ(doc["cells"].size(), 1u);
   const auto& c = doc["cells"][0];
   EXPECT_EQ(c["status"], "failed");
@@ -76,7 +77,7 @@ TEST(ProgramCell, RunFasterThanItsWorkFailsItsCell) {
     "command": ["/usr/bin/sqlite3", ":memory:", "select 1"],
     "expect_output": "1", "min_seconds": 600})";
   const auto doc =
-      Run("--workloads program:" + spec + " --allocators system", 1);
+      RunAllocmark("--workloads program:" + spec + " --allocators system", 1);
   const auto& c = doc["cells"][0];
   EXPECT_EQ(c["status"], "failed");
   EXPECT_NE(c["reason"].get<std::string>().find("cannot have done it"),

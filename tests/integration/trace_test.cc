@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -79,29 +80,34 @@ TEST(Trace, RecordsEveryCallKindWithItsSizeAndAlignment) {
 TEST(Trace, EveryMarkerBlockIsFreedOnceOnTheThreadThatFreedIt) {
   const Trace t = ReadTrace(Recorded("calls"));
   ASSERT_EQ(t.threads.size(), 2u);
-  // Address -> (size, thread) of the live marker blocks, in call order per
-  // thread; the cross-thread frees happen after the allocations they free.
-  std::map<std::uint64_t, std::pair<std::uint64_t, int>> made;
-  int frees_by_worker_of_main = 0, frees_by_main_of_worker = 0;
+  // Both threads' calls in time order (an address freed by one thread may
+  // be handed out again to the other), tracking which block lives where.
+  std::vector<std::pair<std::uint64_t, std::pair<int, const TraceCall*>>> all;
   for (int th = 0; th < 2; ++th) {
-    for (const TraceCall& c : t.threads[th]) {
-      if (c.kind == CallKind::kMalloc && c.size >= 8000 && c.size < 9020)
-        made[c.ptr_out] = {c.size, th};
-    }
+    for (const TraceCall& c : t.threads[th])
+      all.push_back({c.release_ns, {th, &c}});
   }
+  std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+    return a.first < b.first;
+  });
+  std::map<std::uint64_t, std::pair<std::uint64_t, int>> live;  // size, thread
   std::multiset<std::uint64_t> freed;
-  for (int th = 0; th < 2; ++th) {
-    for (const TraceCall& c : t.threads[th]) {
-      if (c.kind != CallKind::kFree) continue;
-      auto it = made.find(c.ptr_in);
-      if (it == made.end()) continue;
-      freed.insert(it->second.first);
-      if (it->second.second == 0 && th == 1) ++frees_by_worker_of_main;
-      if (it->second.second == 1 && th == 0) ++frees_by_main_of_worker;
-    }
+  int frees_by_worker_of_main = 0, frees_by_main_of_worker = 0;
+  for (const auto& [time, tc] : all) {
+    const auto& [th, c] = tc;
+    if (c->kind == CallKind::kMalloc && c->size >= 8000 && c->size < 9020)
+      live[c->ptr_out] = {c->size, th};
+    if (c->kind != CallKind::kFree) continue;
+    auto it = live.find(c->ptr_in);
+    if (it == live.end()) continue;
+    freed.insert(it->second.first);
+    if (it->second.second == 0 && th == 1) ++frees_by_worker_of_main;
+    if (it->second.second == 1 && th == 0) ++frees_by_main_of_worker;
+    live.erase(it);
   }
   EXPECT_EQ(frees_by_worker_of_main, 50);
   EXPECT_EQ(frees_by_main_of_worker, 20);
+  EXPECT_EQ(freed.size(), 70u);
   for (std::uint64_t s : freed) EXPECT_EQ(freed.count(s), 1u) << s;
 }
 
@@ -190,16 +196,22 @@ TEST(Trace, CrashedProgramLeavesAnIncompleteButValidTrace) {
 }
 
 TEST(Trace, ForkChildWritesItsOwnTrace) {
-  const std::string parent = Recorded("fork");
-  std::string child;
-  for (const auto& e : fs::directory_iterator(fs::path(parent).parent_path())) {
+  // record keeps the larger trace as FILE and the other as FILE.<pid>.0.
+  const std::string file = Recorded("fork");
+  std::vector<std::string> traces = {file};
+  for (const auto& e : fs::directory_iterator(fs::path(file).parent_path())) {
     const std::string name = e.path().filename().string();
-    if (name.rfind(fs::path(parent).filename().string() + ".", 0) == 0)
-      child = e.path().string();
+    if (name.rfind(fs::path(file).filename().string() + ".", 0) == 0)
+      traces.push_back(e.path().string());
+  }
+  ASSERT_EQ(traces.size(), 2u);
+  std::string child;
+  for (const std::string& path : traces) {
+    if (ReadTrace(path).header.flags & trace::kFlagForked) child = path;
   }
   ASSERT_FALSE(child.empty());
   const Trace t = ReadTrace(child);
-  EXPECT_TRUE(t.header.flags & trace::kFlagForked);
+  EXPECT_TRUE(t.complete);
   int mine = 0;
   for (const TraceCall& c : t.threads[0])
     mine += c.kind == CallKind::kMalloc && c.size >= 7700 && c.size < 7705;
