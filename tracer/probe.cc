@@ -4,6 +4,7 @@
 // and the process's own peak RSS, VmHWM (exit). It never allocates.
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <link.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -49,12 +50,38 @@ bool Mapped(const char* path) {
   return found;
 }
 
+// The first shared object, in lookup order, that defines malloc itself.
+int FirstDefiner(dl_phdr_info* info, std::size_t, void* out) {
+  if (info->dlpi_name == nullptr || info->dlpi_name[0] == '\0') return 0;
+  void* h = dlopen(info->dlpi_name, RTLD_NOLOAD | RTLD_LAZY);
+  if (h == nullptr) return 0;
+  Dl_info di{};
+  void* m = dlsym(h, "malloc");
+  const bool here = m != nullptr && dladdr(m, &di) != 0 &&
+                    di.dli_fname != nullptr &&
+                    strcmp(di.dli_fname, info->dlpi_name) == 0;
+  dlclose(h);
+  if (here) *static_cast<const char**>(out) = info->dlpi_name;
+  return here ? 1 : 0;
+}
+
 [[gnu::constructor]] void Start() {
   Dl_info info{};
   void* m = dlsym(RTLD_DEFAULT, "malloc");
   const char* lib = m != nullptr && dladdr(m, &info) != 0 && info.dli_fname
                         ? info.dli_fname
                         : "?";
+  // A non-PIE executable that takes malloc's address exports a PLT stub
+  // under that name (Debian's python3 does): the stub jumps to the first
+  // library that defines it, which is the one that took over.
+  char exe[4096];
+  const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n > 0) {
+    exe[n] = '\0';
+    char real[4096];
+    if (realpath(lib, real) != nullptr && strcmp(real, exe) == 0)
+      dl_iterate_phdr(FirstDefiner, &lib);
+  }
   char line[4200];
   snprintf(line, sizeof(line), "start %d malloc %s mapped %d\n",
            static_cast<int>(getpid()), lib, Mapped(lib) ? 1 : 0);
