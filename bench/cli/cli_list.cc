@@ -1,7 +1,9 @@
 // `allocmark list`: every adapter (available or not, why, version) and every
 // workload with its op counts per profile.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <vector>
 
 #include "bench/cli/cli_commands.h"
 #include "bench/runner/catalog.h"
@@ -40,14 +42,18 @@ int List() {
   // a shipped trace (trace:NAME, recorded on first use and cached).
   std::printf(
       "\nprograms (program:NAME runs it; trace:NAME replays its trace):\n");
-  for (const auto& e : std::filesystem::directory_iterator(ProgramDir())) {
-    if (e.path().extension() != ".json") continue;
+  std::vector<std::filesystem::path> specs;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(ProgramDir(), ec)) {
+    if (e.path().extension() == ".json") specs.push_back(e.path());
+  }
+  std::sort(specs.begin(), specs.end());
+  for (const std::filesystem::path& path : specs) {
     try {
-      const ProgramSpec p = LoadProgramSpec(e.path().string());
+      const ProgramSpec p = LoadProgramSpec(path.string());
       std::printf("  %-14s %s\n", p.name.c_str(), p.description.c_str());
     } catch (const SpecError& err) {
-      std::printf("  %-14s unavailable: %s\n", e.path().stem().c_str(),
-                  err.what());
+      std::printf("  %-14s unavailable: %s\n", path.stem().c_str(), err.what());
     }
   }
   std::printf("  trace:FILE     any trace made with allocmark record\n");
