@@ -22,6 +22,8 @@ Command AddHistoryCommand(CLI::App& app);
 Command AddReportCommand(CLI::App& app);
 Command AddMicroCommand(CLI::App& app);
 Command AddShowCommand(CLI::App& app);
+Command AddRecordCommand(CLI::App& app);
+Command AddTraceCommand(CLI::App& app);
 
 /// Directory holding the allocmark and worker executables.
 std::string BinDir();

@@ -2,12 +2,14 @@
 // workload with its op counts per profile, aligned to fit 100 columns.
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "bench/cli/cli_commands.h"
 #include "bench/report/text_table.h"
 #include "bench/runner/catalog.h"
+#include "bench/spec/program_spec.h"
 
 namespace allocmark {
 namespace {
@@ -78,6 +80,26 @@ void ListWorkloads() {
           std::string(w[i] - std::min(w[i], cols[i].size()), ' ') + cols[i];
     PrintRow(cols, w, spec.description);
   }
+
+  // Real programs: each is a program cell (program:NAME) and the source of
+  // a shipped trace (trace:NAME, recorded on first use and cached).
+  std::printf(
+      "\nprograms (program:NAME runs it; trace:NAME replays its trace):\n");
+  std::vector<std::filesystem::path> specs;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(ProgramDir(), ec)) {
+    if (e.path().extension() == ".json") specs.push_back(e.path());
+  }
+  std::sort(specs.begin(), specs.end());
+  for (const std::filesystem::path& path : specs) {
+    try {
+      const ProgramSpec p = LoadProgramSpec(path.string());
+      std::printf("  %-14s %s\n", p.name.c_str(), p.description.c_str());
+    } catch (const SpecError& err) {
+      std::printf("  %-14s unavailable: %s\n", path.stem().c_str(), err.what());
+    }
+  }
+  std::printf("  trace:FILE     any trace made with allocmark record\n");
 }
 
 }  // namespace

@@ -77,7 +77,8 @@ int Main(int argc, char** argv) {
   const std::vector<Command> commands = {
       AddRunCommand(app),     AddShowCommand(app),   AddListCommand(app),
       AddCompareCommand(app), AddExportCommand(app), AddHistoryCommand(app),
-      AddReportCommand(app),  AddMicroCommand(app),
+      AddReportCommand(app),  AddMicroCommand(app),  AddRecordCommand(app),
+      AddTraceCommand(app),
   };
   try {
     app.parse(argc, argv);

@@ -14,6 +14,7 @@
 #include "bench/report/console_report.h"
 #include "bench/report/console_summary.h"
 #include "bench/report/pool_tag_report.h"
+#include "bench/report/program_report.h"
 #include "bench/results/results_file.h"
 #include "bench/runner/cache_sim.h"
 #include "bench/runner/catalog.h"
@@ -171,9 +172,25 @@ int Run(RunArgs& args) {
     }
     plan.pin = args.pin;
     plan.stream_cache = !args.no_stream_cache;
-    plan.workloads =
-        SelectWorkloads(LoadWorkloads(WorkloadDir()), args.workloads);
+    // program:NAME items are program cells; the rest are op-stream
+    // workloads (shipped, a spec file, or trace:FILE).
+    std::string stream_items;
+    for (const std::string& item : SplitList(args.workloads)) {
+      if (item.rfind(kProgramPrefix, 0) == 0) {
+        plan.programs.push_back(
+            FindProgramSpec(item.substr(sizeof(kProgramPrefix) - 1)));
+      } else {
+        stream_items += (stream_items.empty() ? "" : ",") + item;
+      }
+    }
+    plan.probe_lib = (std::filesystem::path(bin).parent_path() / "lib" /
+                      "liballocmark-probe.so")
+                         .string();
+    if (!stream_items.empty() || plan.programs.empty())
+      plan.workloads =
+          SelectWorkloads(LoadWorkloads(WorkloadDir()), stream_items);
     for (const WorkloadSpec& w : plan.workloads) {
+      if (!w.trace_path.empty()) continue;  // its own thread count
       for (std::uint32_t t : plan.threads) {
         if (!(t == 1 && w.phases[0].cross_thread_share > 0))
           ValidateForThreads(w, t);
@@ -200,6 +217,7 @@ int Run(RunArgs& args) {
   const RunOutcome outcome = RunMatrix(plan, clock, MachineContext(clock));
   std::cout << (args.details ? ConsoleDetails(outcome.results)
                              : ConsoleSummary(outcome.results));
+  std::cout << ProgramTable(outcome.results);
   if (args.tags) std::cout << PoolTagTable(outcome.results);
   const std::string err =
       WriteFileAtomically(args.out, outcome.results.dump(1) + "\n");

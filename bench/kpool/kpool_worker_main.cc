@@ -493,6 +493,11 @@ int Main(int argc, char** argv) {
   if (const auto stop =
           StartWorker(options, name, name, version, id, &spec, &cell))
     return *stop;
+  if (cell.trace) {
+    std::fprintf(stderr, "%s: recorded traces are not replayed in the kernel\n",
+                 name.c_str());
+    return 2;
+  }
   cell.chunk_ops =
       std::min<std::size_t>(cell.chunk_ops, ALLOCMARK_MAX_OPS_PER_CALL);
 

@@ -28,6 +28,7 @@
 #include "bench/spec/workload_spec.h"
 #include "bench/stream/stream_file.h"
 #include "bench/stream/stream_generator.h"
+#include "bench/stream/trace_streams.h"
 
 namespace allocmark {
 
@@ -59,6 +60,8 @@ struct CellOptions {
   /// The run's stream, generated once and mapped (null: generate here).
   /// Its chunks are grouped up to chunk_ops per thread.
   const StreamFile* stream_file = nullptr;
+  /// A trace workload's converted streams; null: generate from the spec.
+  std::shared_ptr<const TraceReplay> trace;
 };
 
 /// Everything a worker measured for one cell; reporters turn it into JSON.
@@ -117,10 +120,14 @@ CellMeasurement RunCell(A& alloc, const WorkloadSpec& spec,
                         const CellOptions& opt) {
   CellMeasurement m;
   const StreamFile* const file = opt.stream_file;
-  // A mapped stream needs no generator; its plan and digest are the file's.
-  std::optional<StreamGenerator> gen;
-  if (file == nullptr)
-    gen.emplace(spec, opt.threads, opt.ops_per_thread, opt.seed);
+  // A mapped stream needs no source; its plan and digest are the file's.
+  std::unique_ptr<OpSource> gen;
+  if (file == nullptr && opt.trace) {
+    gen = std::make_unique<TraceSource>(opt.trace);
+  } else if (file == nullptr) {
+    gen = std::make_unique<StreamGenerator>(spec, opt.threads,
+                                            opt.ops_per_thread, opt.seed);
+  }
   // A turn can emit two ops per pending hand-off plus three: a smaller
   // chunk could never take a turn and generation would stall.
   ALLOCMARK_CHECK(opt.chunk_ops >= 2 * std::size_t{opt.threads} + 3,

@@ -125,6 +125,8 @@ std::vector<CellSummary> SummarizeCells(const json& results) {
   std::vector<CellSummary> out;
   std::vector<Samples> samples;
   for (const json& c : results["cells"]) {
+    // Program cells have their own table (program_report.h).
+    if (c["workload"].get<std::string>().rfind("program:", 0) == 0) continue;
     const Key k{c["workload"], c["threads"].get<std::uint32_t>(),
                 c["allocator"]};
     auto [it, fresh] = at.emplace(k, out.size());

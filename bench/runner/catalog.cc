@@ -10,7 +10,9 @@
 
 #include "allocmark_build_info.h"
 #include "allocmark_registry.h"
+#include "bench/runner/program_run.h"
 #include "bench/runner/worker_process.h"
+#include "bench/stream/trace_streams.h"
 
 namespace allocmark {
 
@@ -31,6 +33,13 @@ std::vector<std::string> SplitList(const std::string& list) {
 }
 
 namespace {
+
+// Directory of the running allocmark executable (and its workers).
+std::string SelfDir() {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(".") : exe.parent_path().string();
+}
 
 void Probe(AdapterInfo& info, const std::vector<std::string>& args,
            const std::vector<std::string>& env) {
@@ -176,6 +185,21 @@ std::vector<WorkloadSpec> SelectWorkloads(
       for (const auto& [name, spec] : all) {
         if (!spec.test_only) out.push_back(spec);
       }
+    } else if (IsTraceWorkload(item)) {
+      std::string file = item.substr(sizeof(kTracePrefix) - 1);
+      // trace:NAME (no path): the shipped trace of program NAME, recorded
+      // on first use and cached beside the build.
+      const bool shipped =
+          file.find('/') == std::string::npos &&
+          fs::exists(fs::path(ProgramDir()) / (file + ".json"));
+      const std::string name = file;
+      if (shipped) file = ShippedTrace(FindProgramSpec(file), SelfDir());
+      try {
+        out.push_back(TraceWorkloadSpec(file));
+        if (shipped) out.back().name = std::string(kTracePrefix) + name;
+      } catch (const TraceError& e) {
+        throw SpecError(std::string("--workloads: ") + e.what());
+      }
     } else if (item.size() > 5 && item.substr(item.size() - 5) == ".json") {
       out.push_back(LoadWorkloadSpec(item));
       // A user spec may reuse a shipped name; it is only a problem when
@@ -185,7 +209,7 @@ std::vector<WorkloadSpec> SelectWorkloads(
     } else {
       throw SpecError("--workloads: unknown workload '" + item +
                       "' (accepted: all, " + names +
-                      ", or a path to a .json spec)");
+                      ", a path to a .json spec, or trace:FILE)");
     }
   }
   // Cells are keyed by workload name (digest check, reports): two different

@@ -13,6 +13,7 @@
 
 #include "bench/results/cell_record.h"
 #include "bench/results/stability.h"
+#include "bench/runner/program_run.h"
 #include "bench/runner/stream_cache.h"
 #include "bench/runner/worker_process.h"
 
@@ -265,89 +266,72 @@ CellRecord MergeCell(CellRecord cell, const CellRecord& untimed,
   return cell;
 }
 
-// Rows of the same workload, threads, scale and seed must have one digest.
-void CheckDigests(std::vector<CellRecord>& cells) {
-  std::map<std::string, std::map<std::string, int>> digests;
-  auto number = [](const Nullable<std::uint64_t>& v) {
-    return v ? std::to_string(*v) : std::string("null");
-  };
-  auto key = [&](const CellRecord& c) {
-    return c.workload + "/" + std::to_string(c.threads) + "/" +
-           c.scale.value_or("") + "/" + number(c.seed) + "/" +
-           number(c.ops_per_thread);
-  };
-  for (const CellRecord& c : cells) {
-    if (c.ok()) ++digests[key(c)][c.stream_digest.value_or("")];
+// One run of a real program under adapter `a` (bench/runner/program_run.h).
+// Its figures (the `program` part) ride in the record's extra keys.
+CellRecord ProgramCell(const AdapterInfo& a, const ProgramSpec& p,
+                       std::uint32_t rep, const RunPlan& plan) {
+  WorkloadSpec w;
+  w.name = std::string(kProgramPrefix) + p.name;
+  CellRecord cell = BaseCell(a, w, 1, rep, plan);
+  cell.seed = nullptr;
+  cell.ops_per_thread = 1;
+  std::string preload, why_not;
+  if (!a.available) {
+    if (a.refused) cell.status = CellStatus::kFailed;
+    cell.reason = a.reason;
+    return cell;
   }
-  for (CellRecord& c : cells) {
-    if (!c.ok()) continue;
-    const auto& seen = digests[key(c)];
-    if (seen.size() > 1) {
-      c.status = CellStatus::kFailed;
-      c.reason =
-          "stream digest differs from other allocators' for the same workload";
-    }
+  if (!ProgramPreload(a, &preload, &why_not)) {
+    cell.reason = why_not;
+    return cell;
   }
-}
-
-}  // namespace
-
-std::vector<std::uint32_t> ParseThreadList(const std::string& text) {
-  auto number = [&](const std::string& s) -> std::uint32_t {
-    char* end = nullptr;
-    errno = 0;
-    const unsigned long v = std::strtoul(s.c_str(), &end, 10);
-    if (s.empty() || s[0] == '-' || *end != '\0' || errno != 0 || v == 0 ||
-        v > kMaxThreads)
-      throw SpecError("--threads: '" + s + "' is not a thread count in [1, " +
-                      std::to_string(kMaxThreads) +
-                      "] (use 1,2,4 or 1..16 or 1..16:1)");
-    return static_cast<std::uint32_t>(v);
-  };
-  // SplitList drops empty items; here "1,,2" or "2," is a typo to refuse.
-  if (text.empty() || text.front() == ',' || text.back() == ',' ||
-      text.find(",,") != std::string::npos)
-    throw SpecError("--threads: '" + text +
-                    "' has an empty item (use 1,2,4 or 1..16 or 1..16:1)");
-  std::vector<std::uint32_t> out;
-  for (const std::string& item : SplitList(text)) {
-    const std::size_t dots = item.find("..");
-    if (dots == std::string::npos) {
-      out.push_back(number(item));
-      continue;
-    }
-    const std::uint32_t lo = number(item.substr(0, dots));
-    std::string rest = item.substr(dots + 2);
-    std::uint32_t step = 0;  // 0: powers of two
-    if (const std::size_t colon = rest.find(':'); colon != std::string::npos) {
-      step = number(rest.substr(colon + 1));
-      rest = rest.substr(0, colon);
-    }
-    const std::uint32_t hi = number(rest);
-    if (lo > hi)
-      throw SpecError("--threads: range '" + item + "' runs backwards");
-    for (std::uint32_t t = lo; t <= hi; t = step ? t + step : t * 2)
-      out.push_back(t);
-  }
-  if (out.empty())
-    throw SpecError("--threads: empty list (use 1,2,4 or 1..16)");
-  return out;
+  ProgramRunOptions o;
+  o.preload = preload;
+  o.probe = plan.probe_lib;
+  o.timeout_s = plan.timeout_s;
+  const ProgramRunResult r = RunProgram(p, o);
+  json j = WriteCellRecord(cell);
+  j.update(ProgramCellFields(r, p));
+  j["status"] = r.ok ? "ok" : "failed";
+  j["reason"] = r.ok ? json(nullptr) : json(r.reason);
+  j["allocator_version"] = a.version;
+  return ReadCellRecord(j, "program cell");
 }
 
 RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
                      const json& context) {
   RunOutcome outcome;
   std::vector<CellRecord> cells;
-  const std::size_t total = plan.repetitions * plan.workloads.size() *
-                            plan.threads.size() * plan.adapters.size();
+  std::size_t per_rep = 0;  // cells of one repetition
+  for (const WorkloadSpec& w : plan.workloads)
+    per_rep +=
+        (w.trace_path.empty() ? plan.threads.size() : 1) * plan.adapters.size();
+  per_rep += plan.programs.size() * plan.adapters.size();
+  const std::size_t total = plan.repetitions * per_rep;
   std::size_t done = 0;
   StreamCache streams(plan.stream_cache);
   // Interleaved: repetition r of every cell before r + 1, so slow drift of
   // the machine spreads over all allocators instead of favouring one.
   for (std::uint32_t rep = 0; rep < plan.repetitions && !StopSignal(); ++rep) {
+    for (const ProgramSpec& p : plan.programs) {
+      for (const AdapterInfo& a : plan.adapters) {
+        if (StopSignal()) break;
+        ++done;
+        if (plan.progress) {
+          std::fprintf(stderr, "\r\033[K[%zu/%zu] rep %u %s program:%s", done,
+                       total, rep + 1, a.name.c_str(), p.name.c_str());
+          std::fflush(stderr);
+        }
+        cells.push_back(ProgramCell(a, p, rep, plan));
+      }
+    }
     for (const WorkloadSpec& w : plan.workloads) {
       if (StopSignal()) break;
-      for (std::uint32_t threads : plan.threads) {
+      // A trace replays with the threads it was recorded with, once.
+      const std::vector<std::uint32_t> thread_counts =
+          w.trace_path.empty() ? plan.threads
+                               : std::vector<std::uint32_t>{w.threads};
+      for (std::uint32_t threads : thread_counts) {
         if (StopSignal()) break;
         for (const AdapterInfo& a : plan.adapters) {
           if (StopSignal()) break;

@@ -12,6 +12,7 @@
 #include "bench/probes/clock.h"
 #include "bench/runner/cache_sim.h"
 #include "bench/runner/catalog.h"
+#include "bench/spec/program_spec.h"
 #include "bench/spec/workload_spec.h"
 
 namespace allocmark {
@@ -19,6 +20,10 @@ namespace allocmark {
 struct RunPlan {
   std::vector<AdapterInfo> adapters;
   std::vector<WorkloadSpec> workloads;
+  /// Program cells (--workloads program:NAME): one per adapter and
+  /// repetition, after the workloads of that repetition.
+  std::vector<ProgramSpec> programs;
+  std::string probe_lib;  ///< liballocmark-probe.so, for program cells
   std::vector<std::uint32_t> threads;
   std::uint32_t repetitions = 1;
   Scale scale = Scale::kQuick;

@@ -23,7 +23,8 @@ StreamCache::~StreamCache() {
 std::string StreamCache::Path(const WorkloadSpec& spec, std::uint32_t threads,
                               std::uint64_t ops_per_thread,
                               std::uint64_t seed) {
-  if (!enabled_) return "";
+  // A trace's streams come from its file, converted by each worker.
+  if (!enabled_ || !spec.trace_path.empty()) return "";
   const std::string key = spec.path + "\n" + std::to_string(threads) + "\n" +
                           std::to_string(ops_per_thread) + "\n" +
                           std::to_string(seed);

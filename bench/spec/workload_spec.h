@@ -108,6 +108,9 @@ struct WorkloadSpec {
   /// op budget so short runs still hand blocks off before the tear-down.
   std::optional<std::uint32_t> lag;
   bool test_only = false;  ///< hidden from `all`
+  /// A recorded trace's replay (bench/stream/trace_streams.h): the streams
+  /// come from this file, not from the phases, which only name its tag.
+  std::string trace_path;
 };
 
 /// Parses and validates a spec; throws SpecError naming the key.

@@ -24,6 +24,29 @@ std::optional<int> StartWorker(const WorkerOptions& options,
                  label.c_str(), id.detail.c_str());
     return 3;
   }
+  if (IsTraceWorkload(options.workload_path)) {
+    const std::string file =
+        options.workload_path.substr(sizeof(kTracePrefix) - 1);
+    try {
+      cell->trace = LoadTraceReplay(file);
+    } catch (const TraceError& e) {
+      std::fprintf(stderr, "allocmark-worker: %s\n", e.what());
+      return 2;
+    }
+    *spec = TraceWorkloadSpec(file, *cell->trace);
+    // A trace replays with the threads it was recorded with; --ops and
+    // --seed have nothing to change in it.
+    if (options.threads != 0 && options.threads != spec->threads) {
+      std::fprintf(stderr,
+                   "allocmark-worker: %s: the trace has %u threads, not %u\n",
+                   file.c_str(), spec->threads, options.threads);
+      return 2;
+    }
+    cell->threads = spec->threads;
+    cell->ops_per_thread = cell->trace->plan.ops_per_thread;
+    cell->chunk_ops = options.chunk_ops;
+    return std::nullopt;
+  }
   try {
     *spec = LoadWorkloadSpec(options.workload_path);
     cell->threads = options.threads ? options.threads : spec->threads;
