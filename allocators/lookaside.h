@@ -2,7 +2,6 @@
 // per-thread lists in front ("lookaside") or without ("lookaside-shared").
 #pragma once
 
-#include <dlfcn.h>
 #include <gnu/libc-version.h>
 #include <malloc.h>
 
@@ -22,6 +21,7 @@
 #include <vector>
 
 #include "allocators/allocator.h"
+#include "allocators/identity.h"
 #include "allocators/lookaside_classes.h"
 #include "allocators/lookaside_front.h"
 #include "allocators/lookaside_list.h"
@@ -223,28 +223,13 @@ class BasicLookasideAllocator {
   }
 
   /// The lists sit on glibc malloc, so `malloc` must resolve to glibc's
-  /// libc.so; an interposed malloc (LD_PRELOAD, sanitizer) is refused.
+  /// libc.so; any other interposed malloc (LD_PRELOAD) is refused. The rule
+  /// is every glibc-backed adapter's (ExpectMallocFrom), so in a sanitizer
+  /// build the runtime's malloc is the backing, as it is for system.
   IdentityReport CheckIdentity() {
-    IdentityReport report;
-    const std::string who(kName);
-    void* malloc_symbol = dlsym(RTLD_DEFAULT, "malloc");
-    Dl_info info{};
-    if (malloc_symbol == nullptr || dladdr(malloc_symbol, &info) == 0 ||
-        info.dli_fname == nullptr) {
-      report.detail = who + ": cannot resolve malloc with dlsym/dladdr";
-      return report;
-    }
-    report.library = info.dli_fname;
-    const std::string_view path = report.library;
-    const std::string_view base = path.substr(path.find_last_of('/') + 1);
-    report.ok = base.starts_with("libc.so");
-    report.detail =
-        report.ok ? who + ": malloc resolves to " + report.library +
-                        " (glibc " + gnu_get_libc_version() + ")"
-                  : who +
-                        ": needs glibc malloc as its backing allocator, but "
-                        "malloc resolves to " +
-                        report.library;
+    IdentityReport report =
+        ExpectMallocFrom("libc.so", true, "glibc malloc backs the lists");
+    report.detail = std::string(kName) + ": " + report.detail;
     return report;
   }
 

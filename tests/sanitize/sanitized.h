@@ -32,8 +32,7 @@ inline constexpr bool kSanitized = kAddressSanitized || kThreadSanitized;
 
 // A comma-separated adapter list as a test names it, with the malloc
 // replacements swapped for adapters a sanitizer build has, since it builds
-// none of those (ALLOCMARK_SANITIZE_ADAPTERS) and whose lookaside worker
-// refuses the sanitizer's malloc as its backing: mimalloc -> null,
+// none of those (ALLOCMARK_SANITIZE_ADAPTERS): mimalloc -> null,
 // jemalloc -> tbb. Unchanged in other builds.
 inline std::string StandIn(const std::string& adapters) {
   if (!kSanitized) return adapters;

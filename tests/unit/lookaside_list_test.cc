@@ -881,9 +881,10 @@ TYPED_TEST(LookasideAdapterTest, IdentityIsGlibcUnlessInterposed) {
   const IdentityReport r = a.CheckIdentity();
   EXPECT_FALSE(r.library.empty());
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  // The sanitizer runtime interposes malloc; the check must notice.
-  EXPECT_FALSE(r.ok) << r.detail;
-  EXPECT_NE(r.detail.find(r.library), std::string::npos);
+  // The sanitizer runtime's malloc stands in for glibc's, and the check says
+  // so (ExpectMallocFrom).
+  EXPECT_TRUE(r.ok) << r.detail;
+  EXPECT_NE(r.detail.find("sanitizer build"), std::string::npos) << r.detail;
 #else
   EXPECT_TRUE(r.ok) << r.detail;
   EXPECT_NE(r.library.find("libc.so"), std::string::npos);

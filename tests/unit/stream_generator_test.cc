@@ -1280,10 +1280,13 @@ TEST(RunCell, WaitsAreTimedApartFromThePeersTime) {
     const ThreadResult& s = m.threads[sleeper];
     const ThreadResult& peer = m.threads[1 - sleeper];
     EXPECT_GE(static_cast<double>(s.busy_ticks), slept_ns);
-    // The peer waited for most of the sleeps, and none of it is its own.
+    // The peer waited for most of the sleeps, and none of it is its own:
+    // waits counted as busy would put busy above slept / 2 with the waits.
+    // Not slept / 10: under ASan at -O0 on a loaded 2-core machine the
+    // peer's own 8000 ops took 38-41 ms against 360 ms of sleeps.
     EXPECT_GT(peer.waits, 0u);
     EXPECT_GT(static_cast<double>(peer.wait_ticks), slept_ns / 2);
-    EXPECT_LT(static_cast<double>(peer.busy_ticks), slept_ns / 10);
+    EXPECT_LT(static_cast<double>(peer.busy_ticks), slept_ns / 2);
     if (timed) {
       const auto sleep_ns = static_cast<std::uint64_t>(
           std::chrono::duration<double, std::nano>(SleepyFreeAllocator::kSleep)
