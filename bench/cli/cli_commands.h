@@ -21,6 +21,8 @@ Command AddExportCommand(CLI::App& app);
 Command AddHistoryCommand(CLI::App& app);
 Command AddReportCommand(CLI::App& app);
 Command AddMicroCommand(CLI::App& app);
+Command AddMergeCommand(CLI::App& app);
+Command AddNoiseCommand(CLI::App& app);
 
 /// Directory holding the allocmark and worker executables.
 std::string BinDir();

@@ -69,7 +69,7 @@ int Main(int argc, char** argv) {
   const std::vector<Command> commands = {
       AddRunCommand(app),    AddListCommand(app),    AddCompareCommand(app),
       AddExportCommand(app), AddHistoryCommand(app), AddReportCommand(app),
-      AddMicroCommand(app),
+      AddMicroCommand(app),  AddMergeCommand(app),   AddNoiseCommand(app),
   };
   try {
     app.parse(argc, argv);

@@ -310,18 +310,25 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
                      const json& context) {
   RunOutcome outcome;
   json cells = json::array();
-  const std::size_t total = plan.repetitions * plan.workloads.size() *
-                            plan.threads.size() * plan.adapters.size();
+  std::size_t in_shard = 0;
+  for (std::size_t i = 0;
+       i < plan.workloads.size() * plan.threads.size() * plan.adapters.size();
+       ++i)
+    in_shard += InShard(plan, i);
+  const std::size_t total = plan.repetitions * in_shard;
   std::size_t done = 0;
   // Interleaved: repetition r of every cell before r + 1, so slow drift of
   // the machine spreads over all allocators instead of favouring one.
-  for (std::uint32_t rep = 0; rep < plan.repetitions && !StopSignal(); ++rep) {
+  for (std::uint32_t r = 0; r < plan.repetitions && !StopSignal(); ++r) {
+    const std::uint32_t rep = plan.first_repetition + r;
+    std::size_t ordinal = 0;
     for (const WorkloadSpec& w : plan.workloads) {
       if (StopSignal()) break;
       for (std::uint32_t threads : plan.threads) {
         if (StopSignal()) break;
         for (const AdapterInfo& a : plan.adapters) {
           if (StopSignal()) break;
+          if (!InShard(plan, ordinal++)) continue;
           ++done;
           if (plan.progress) {
             std::fprintf(stderr, "\r\033[K[%zu/%zu] rep %u %s %s x%u", done,
@@ -460,7 +467,11 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
                                     (sigabbrev_np(outcome.interrupted_by)
                                          ? sigabbrev_np(outcome.interrupted_by)
                                          : "?"))},
-      {"cells_planned", total}};
+      {"cells_planned", total},
+      {"first_repetition", plan.first_repetition},
+      {"shard", plan.shard_count > 1 ? json{{"index", plan.shard_index},
+                                            {"count", plan.shard_count}}
+                                     : json(nullptr)}};
   outcome.results = {{"schema_version", kSchemaVersion},
                      {"context", context},
                      {"run", run},

@@ -20,6 +20,7 @@
 #include "bench/probes/rss_sampler.h"
 #include "bench/replay/batch_probe.h"
 #include "bench/replay/cell_runner.h"
+#include "bench/worker/slow_fault.h"
 #include "bench/worker/worker_options.h"
 #include "bench/worker/worker_record.h"
 #include "bench/worker/worker_startup.h"
@@ -206,6 +207,7 @@ int Main(int argc, char** argv) {
     }
   }
 
+  std::uint32_t slow_steps = 0;  // test fault slow:<adapter>:<percent>
   CellMeasurement m = WithClock(ctx.clock.source, [&]<class Clock>(Clock) {
     ctx.memory_before = ReadProcessMemory();
     ctx.batch = options.batch;
@@ -217,7 +219,12 @@ int Main(int argc, char** argv) {
     if (sampler) sampler->Start();
     cell.on_replay_edge = &OnReplayEdge;
     cell.on_replay_edge_context = &ctx;
-    CellMeasurement result = RunCell<Adapter, Clock>(alloc, spec, cell);
+    const std::optional<double> slow =
+        SlowFaultPercent(std::string(Adapter::kName));
+    CellMeasurement result =
+        slow ? RunSlowedCell<Adapter, Clock>(alloc, *slow, spec, cell,
+                                             ctx.clock, &slow_steps)
+             : RunCell<Adapter, Clock>(alloc, spec, cell);
     if (sampler) {
       // Stop first: it serves the phase requests still queued, so they land
       // in the timeline before the end and purge readings, not after them.
@@ -231,6 +238,7 @@ int Main(int argc, char** argv) {
   if (sampler) sampler->SnapshotNow(SampleEvent::kPurge);
   nlohmann::json record = WorkerRecordJson(ctx, m);
   record["pinned_cpus"] = m.pinned_cpus;  // -1 per thread when not pinned
+  if (slow_steps > 0) record["test_fault_slow_steps"] = slow_steps;
   std::cout << record.dump() << "\n";
   std::cout.flush();
   return m.failed ? 1 : 0;
