@@ -135,6 +135,7 @@ int Run(RunArgs& args) {
       plan.scale = ci->scale;
       if (args.workloads == "all") args.workloads = ci->workloads;
       if (!args.cache_set) args.cache = ci->cache;
+      if (!ci->latency) args.no_latency = true;
     }
     plan.profile = args.profile;
     plan.threads = ParseThreadList(!args.threads.empty() ? args.threads
@@ -180,7 +181,9 @@ int Run(RunArgs& args) {
       // valgrind's own cache detection is wrong on these VMs: pin it.
       plan.sim_geometry = ReadCacheGeometry();
       std::string err =
-          ApplyGeometryOverride(args.sim_geometry, plan.sim_geometry);
+          ApplyGeometryOverride(ci ? ci->sim_geometry : "", plan.sim_geometry);
+      if (err.empty())
+        err = ApplyGeometryOverride(args.sim_geometry, plan.sim_geometry);
       if (err.empty()) err = CheckGeometry(plan.sim_geometry);
       if (!err.empty()) throw SpecError("--sim-geometry: " + err);
     }

@@ -60,11 +60,14 @@ void CheckShards(const std::vector<NamedResults>& inputs,
     const json shard = Field(doc, "run", "shard");
     if (shard.is_null()) continue;
     ++sharded;
-    if (!shard.is_object() ||
-        !shard.value("count", json()).is_number_unsigned() ||
-        !shard.value("index", json()).is_number_unsigned())
+    auto whole = [&](const char* key) {
+      const json v = shard.is_object() ? shard.value(key, json()) : json();
+      return v.is_number_integer() && v.get<std::int64_t>() >= 0;
+    };
+    if (!whole("count") || !whole("index") || shard["count"] == 0)
       throw ResultsError(name + ": run.shard is not {index, count}");
-    const std::uint64_t n = shard["count"], i = shard["index"];
+    const std::uint64_t n = shard["count"].get<std::uint64_t>(),
+                        i = shard["index"].get<std::uint64_t>();
     if (count == 0) count = n;
     if (n != count)
       throw ResultsError(name + ": shard " + std::to_string(i) + "/" +
@@ -169,7 +172,7 @@ json MergeResults(const std::vector<NamedResults>& inputs,
           adapters.push_back(ad);
     complete = complete && Field(doc, "run", "complete") != json(false);
     if (const json p = Field(doc, "run", "cells_planned");
-        p.is_number_unsigned())
+        p.is_number_integer() && p.get<std::int64_t>() >= 0)
       planned += p.get<std::uint64_t>();
     sources.push_back(
         {{"file", name},

@@ -381,6 +381,10 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
                 std::vector<std::string> env;
                 if (!a.preload.empty())
                   env.push_back("LD_PRELOAD=" + a.preload);
+                // Test fault slow:<adapter>: the native pass's extra work.
+                if (untimed.contains("test_fault_slow_steps"))
+                  env.push_back("ALLOCMARK_TEST_FAULT_SLOW_STEPS=" +
+                                untimed["test_fault_slow_steps"].dump());
                 sim = RunSimPass(args, env, plan.sim_geometry,
                                  plan.timeout_s * kSimTimeoutFactor, untimed);
                 if (sim["status"] != "ok" && cell["status"] == "ok") {

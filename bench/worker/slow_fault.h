@@ -118,6 +118,19 @@ std::uint32_t SlowStepsFor(A& alloc, const SizeSpec& sizes, double percent,
       std::max(1.0, std::round(percent / 100 * op_ns[kRounds / 2] / per_step)));
 }
 
+/// Steps the runner measured in the native throughput pass and hands to the
+/// callgrind pass: under valgrind the timing would be skewed (memory
+/// accesses are simulated at a higher cost than arithmetic), so that pass
+/// does the work the native one did.
+inline std::optional<std::uint32_t> SlowStepsGiven() {
+  const char* env = std::getenv("ALLOCMARK_TEST_FAULT_SLOW_STEPS");
+  if (env == nullptr) return std::nullopt;
+  char* end = nullptr;
+  const unsigned long v = std::strtoul(env, &end, 10);
+  if (*end != '\0' || v == 0 || v > (1u << 24)) return std::nullopt;
+  return static_cast<std::uint32_t>(v);
+}
+
 /// RunCell on `alloc` slowed by `percent` %; the steps used go to `*steps`.
 template <Allocator A, class Clock>
 CellMeasurement RunSlowedCell(A& alloc, double percent,
@@ -125,7 +138,10 @@ CellMeasurement RunSlowedCell(A& alloc, double percent,
                               const CellOptions& options,
                               const ClockCalibration& clock,
                               std::uint32_t* steps) {
-  *steps = SlowStepsFor<A, Clock>(alloc, spec.phases[0].sizes, percent, clock);
+  const std::optional<std::uint32_t> given = SlowStepsGiven();
+  *steps = given ? *given
+                 : SlowStepsFor<A, Clock>(alloc, spec.phases[0].sizes, percent,
+                                          clock);
   static SlowedAdapter<A> slowed(&alloc, *steps);
   return RunCell<SlowedAdapter<A>, Clock>(slowed, spec, options);
 }
