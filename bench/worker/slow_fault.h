@@ -47,8 +47,13 @@ inline void SpinSteps(std::uint32_t steps) {
 
 }  // namespace internal
 
-/// `A` with `steps` spin steps after each call. A wrapper, so unfaulted runs
-/// replay the adapter itself and their hot loop does not change.
+/// Steps are counted in 1/256: a 5 % slowdown of a 20 ns call is less than
+/// one step, so each call adds its share and spins the whole steps carried.
+inline constexpr std::uint32_t kStepFraction = 256;
+
+/// `A` with `steps`/256 spin steps after each call, on average. A wrapper,
+/// so unfaulted runs replay the adapter itself and their hot loop does not
+/// change.
 template <Allocator A>
 class SlowedAdapter {
  public:
@@ -57,16 +62,16 @@ class SlowedAdapter {
 
   void* Allocate(std::size_t n, std::size_t align) {
     void* p = inner_->Allocate(n, align);
-    internal::SpinSteps(steps_);
+    Spin();
     return p;
   }
   void Deallocate(void* p, std::size_t n, std::size_t align) {
     inner_->Deallocate(p, n, align);
-    internal::SpinSteps(steps_);
+    Spin();
   }
   void* Reallocate(void* p, std::size_t old_n, std::size_t new_n) {
     void* q = inner_->Reallocate(p, old_n, new_n);
-    internal::SpinSteps(steps_);
+    Spin();
     return q;
   }
   std::size_t UsableSize(void* p) { return inner_->UsableSize(p); }
@@ -79,12 +84,19 @@ class SlowedAdapter {
   bool ThreadInit() requires HasThreadInit<A> { return inner_->ThreadInit(); }
 
  private:
+  // Per thread, so the steps each thread spins depend on its calls alone.
+  void Spin() {
+    static thread_local std::uint32_t carry = 0;
+    carry += steps_;
+    internal::SpinSteps(carry / kStepFraction);
+    carry %= kStepFraction;
+  }
   A* inner_;
   std::uint32_t steps_;
 };
 
-/// Spin steps per call worth `percent` % of one call of `alloc` on the
-/// workload's first-phase sizes, timed like the batch probe (median of 7
+/// Spin steps per call, in 1/256, worth `percent` % of one call of `alloc` on
+/// the workload's first-phase sizes, timed like the batch probe (median of 7
 /// rounds of 256 allocations and frees) against timed spins. Approximate by
 /// design; the gate measurement reports the change each tier really saw.
 template <Allocator A, class Clock>
@@ -127,7 +139,7 @@ inline std::optional<std::uint32_t> SlowStepsGiven() {
   if (env == nullptr) return std::nullopt;
   char* end = nullptr;
   const unsigned long v = std::strtoul(env, &end, 10);
-  if (*end != '\0' || v == 0 || v > (1u << 24)) return std::nullopt;
+  if (*end != '\0' || v == 0 || v > (1u << 30)) return std::nullopt;
   return static_cast<std::uint32_t>(v);
 }
 
