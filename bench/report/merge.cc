@@ -147,11 +147,11 @@ json MergeResults(const std::vector<NamedResults>& inputs,
       cell_from[id] = name;
       const json* digest = Find(c, {"stream_digest"});
       if (c["status"] == "ok" && digest && digest->is_string()) {
+        // One stream per workload and thread count, as in one run: other
+        // op counts or seeds are another run's cells.
         const std::string stream = c["workload"].get<std::string>() + "/" +
                                    std::to_string(c["threads"].get<int>()) +
-                                   "t seed " + c.value("seed", json()).dump() +
-                                   " ops " +
-                                   c.value("ops_per_thread", json()).dump();
+                                   "t";
         const auto [it, fresh] = digest_from.try_emplace(stream, *digest, name);
         if (!fresh && it->second.first != *digest)
           throw ResultsError(name + ": " + stream + " replayed stream " +

@@ -34,7 +34,9 @@ using CellId = std::tuple<std::string, std::string, int, int>;
 std::multiset<CellId> Cells(const json& doc) {
   std::multiset<CellId> out;
   for (const json& c : doc["cells"])
-    out.insert({c["allocator"], c["workload"], c["threads"], c["repetition"]});
+    out.insert({c["allocator"].get<std::string>(),
+                c["workload"].get<std::string>(), c["threads"].get<int>(),
+                c["repetition"].get<int>()});
   return out;
 }
 
