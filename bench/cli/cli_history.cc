@@ -7,6 +7,7 @@
 #include "bench/cli/cli_commands.h"
 #include "bench/report/compare.h"
 #include "bench/report/history.h"
+#include "bench/report/history_format.h"
 
 namespace allocmark {
 namespace {

@@ -47,6 +47,7 @@ struct RunArgs {
   bool no_latency = false;
   bool check = false;
   bool pin = false;
+  bool no_stream_cache = false;
   bool quiet = false;
   bool vm = false;  // run the matrix in a QEMU guest (bench/vm_run.h)
   double vm_timeout_s = 900;
@@ -188,6 +189,7 @@ int Run(RunArgs& args) {
       if (!err.empty()) throw SpecError("--sim-geometry: " + err);
     }
     plan.pin = args.pin;
+    plan.stream_cache = !args.no_stream_cache;
     plan.workloads =
         SelectWorkloads(LoadWorkloads(WorkloadDir()), args.workloads);
     for (const WorkloadSpec& w : plan.workloads) {
@@ -288,6 +290,9 @@ Command AddRunCommand(CLI::App& app) {
   cmd->add_flag("--check", run->check, "fill and verify block contents (slow)");
   cmd->add_flag("--pin", run->pin,
                 "pin replay thread t to CPU t % (CPUs allowed)");
+  cmd->add_flag("--no-stream-cache", run->no_stream_cache,
+                "every worker generates its own streams (default: each "
+                "stream is generated once per run and mapped)");
   cmd->add_flag("--quiet", run->quiet, "no progress line");
   cmd->add_flag("--vm", run->vm,
                 "run the matrix in a QEMU guest with the kernel driver "

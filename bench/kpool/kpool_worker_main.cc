@@ -32,8 +32,6 @@
 namespace allocmark {
 namespace {
 
-using nlohmann::json;
-
 constexpr std::uint32_t kThroughputBatch = ALLOCMARK_MAX_BATCH;
 
 // kvm, tcg, none, or another hypervisor's CPUID signature. The VM harness
@@ -336,18 +334,27 @@ KernelCell RunKernelCell(KpoolDevice& dev, KpoolBackend backend,
 }
 
 // The exact mean from the kernel's sum (the rebuilt histogram's is not).
-void ExactMean(json& j, const allocmark_kind_stats& s,
+void ExactMean(Nullable<LatencyFigures>& f, const allocmark_kind_stats& s,
                const ClockCalibration& clock) {
-  if (s.count > 0)
-    j["mean_ns"] = clock.TicksToNs(s.sum) / static_cast<double>(s.count);
+  if (f && s.count > 0)
+    f->mean_ns = clock.TicksToNs(s.sum) / static_cast<double>(s.count);
 }
 
-// Replaces what the user-space record cannot know about a kernel run: exact
-// means, leaks and tags from the driver, realloc placement it does not
-// report, and where the numbers come from.
-void AddKernelFacts(json& j, const KernelCell& kc, const WorkerContext& ctx,
-                    KpoolBackend backend, const KpoolDevice& dev,
-                    std::uint32_t batch, const std::string& virt) {
+void ExactMeans(Nullable<OpLatencies>& l, const allocmark_kind_stats* kinds,
+                const ClockCalibration& clock) {
+  if (!l) return;
+  ExactMean(l->alloc, kinds[0], clock);
+  ExactMean(l->free, kinds[1], clock);
+  ExactMean(l->realloc, kinds[2], clock);
+}
+
+// Adds what only the driver knows about a kernel run: exact means, leaks and
+// tags, and where the numbers come from. The record already left out what
+// the worker cannot see (WorkerContext::kernel_memory).
+void AddKernelFacts(CellRecord& j, const KernelCell& kc,
+                    const WorkerContext& ctx, KpoolBackend backend,
+                    const KpoolDevice& dev, std::uint32_t batch,
+                    const std::string& virt) {
   const CellMeasurement& m = kc.m;
   allocmark_kind_stats merged[ALLOCMARK_NR_TIMED] = {};
   std::uint64_t leaked_blocks = 0, leaked_bytes = 0, ioctl_ticks = 0;
@@ -362,35 +369,16 @@ void AddKernelFacts(json& j, const KernelCell& kc, const WorkerContext& ctx,
     leaked_bytes += kt.end.leaked_bytes;
     ioctl_ticks += kt.ioctl_ticks;
   }
-  static constexpr const char* kKinds[] = {"alloc", "free", "realloc"};
-  if (j.contains("latency")) {
-    for (int k = 0; k < ALLOCMARK_NR_TIMED; ++k)
-      ExactMean(j["latency"][kKinds[k]], merged[k], ctx.clock);
+  static_assert(ALLOCMARK_NR_TIMED == 3, "alloc, free, realloc");
+  ExactMeans(j.latency, merged, ctx.clock);
+  if (j.per_thread) {
+    for (std::size_t t = 0; t < kc.threads.size(); ++t)
+      ExactMeans(j.per_thread->at(t).latency, kc.threads[t].end.kinds,
+                 ctx.clock);
   }
-  for (std::size_t t = 0; t < kc.threads.size(); ++t) {
-    json& pt = j["per_thread"][t];
-    if (!pt.contains("latency")) continue;
-    for (int k = 0; k < ALLOCMARK_NR_TIMED; ++k)
-      ExactMean(pt["latency"][kKinds[k]], kc.threads[t].end.kinds[k],
-                ctx.clock);
-  }
-  // Kernel memory is not the worker's: live/usable bytes are not tracked
-  // here (the per-tag rows below are the driver's view).
-  json& mem = j["memory"];
-  mem["accounted"] = false;
-  for (const char* key :
-       {"peak_live_bytes", "peak_usable_bytes", "usable_over_requested",
-        "rss_over_live_at_peak", "peak_live_bytes_sum_of_threads",
-        "peak_usable_bytes_sum_of_threads", "end_live_bytes"})
-    mem[key] = nullptr;
-  mem["allocator_stats_reason"] =
-      "kernel pool: RSS is the worker's own; see tags for the driver's view";
-  // The driver resizes in place or moves without saying which.
-  j["counts"]["reallocs_in_place"] = nullptr;
-  j["counts"]["realloc_bytes_copied"] = nullptr;
 
   std::int64_t declared_blocks = 0, declared_bytes = 0;
-  json tags = json::array();
+  std::vector<PoolTagFigures>& tags = j.tags.ensure();
   for (std::size_t i = 0; i < ctx.spec->phases.size(); ++i) {
     declared_blocks += kc.declared->live_blocks(i);
     declared_bytes += kc.declared->live_bytes(i);
@@ -410,81 +398,82 @@ void AddKernelFacts(json& j, const KernelCell& kc, const WorkerContext& ctx,
     // was idle before and the cell raised it.
     const bool own_peak =
         before.live_bytes == 0 && after.peak_bytes > before.peak_bytes;
-    tags.push_back(
-        {{"tag", name},
-         {"phase", phase},
-         {"allocs", after.allocs - before.allocs},
-         {"frees", mid.frees - before.frees},
-         {"live_blocks",
-          static_cast<std::int64_t>(mid.live_blocks - before.live_blocks)},
-         {"live_bytes",
-          static_cast<std::int64_t>(mid.live_bytes - before.live_bytes)},
-         {"leaks", after.leaks - before.leaks},
-         {"peak_bytes", own_peak ? json(after.peak_bytes) : json(nullptr)},
-         {"peak_bytes_reason",
-          own_peak ? json(nullptr)
-                   : json("the driver's per-tag peak is since load and an "
-                          "earlier cell reached it")},
-         {"declared_leak_blocks", decl_blocks},
-         {"declared_leak_bytes", decl_bytes}});
+    PoolTagFigures& t = tags.emplace_back();
+    t.tag = name;
+    t.phase = phase;
+    t.allocs = after.allocs - before.allocs;
+    t.frees = mid.frees - before.frees;
+    t.live_blocks =
+        static_cast<std::int64_t>(mid.live_blocks - before.live_blocks);
+    t.live_bytes =
+        static_cast<std::int64_t>(mid.live_bytes - before.live_bytes);
+    t.leaks = after.leaks - before.leaks;
+    t.peak_bytes = own_peak ? Nullable<std::int64_t>(
+                                  static_cast<std::int64_t>(after.peak_bytes))
+                            : nullptr;
+    t.peak_bytes_reason =
+        own_peak ? nullptr
+                 : Nullable<std::string>(
+                       "the driver's per-tag peak is since load and an "
+                       "earlier cell reached it");
+    t.declared_leak_blocks = decl_blocks;
+    t.declared_leak_bytes = decl_bytes;
   }
-  j["tags"] = std::move(tags);
   const std::int64_t blocks =
       static_cast<std::int64_t>(leaked_blocks) - declared_blocks;
   const std::int64_t bytes =
       static_cast<std::int64_t>(leaked_bytes) - declared_bytes;
-  json leak = {{"declared_blocks", declared_blocks},
-               {"blocks", std::max<std::int64_t>(blocks, 0)},
-               {"bytes", std::max<std::int64_t>(bytes, 0)},
-               {"kernel_leaked_blocks", leaked_blocks},
-               {"kernel_leaked_bytes", leaked_bytes},
-               {"message", nullptr}};
+  LeakFigures& leak = j.leak.ensure();
+  leak.declared_blocks = declared_blocks;
+  leak.blocks = std::max<std::int64_t>(blocks, 0);
+  leak.bytes = std::max<std::int64_t>(bytes, 0);
+  leak.kernel_leaked_blocks = leaked_blocks;
+  leak.kernel_leaked_bytes = leaked_bytes;
+  leak.message = nullptr;
   if (blocks > 0 || bytes > 0)
-    leak["message"] = "leak: " + std::to_string(blocks) + " blocks, " +
-                      std::to_string(bytes) + " bytes left live in " +
-                      KpoolBackendName(backend);
-  if (!m.failed && leak["message"].is_string()) {
-    j["status"] = "failed";
-    j["reason"] = leak["message"];
-  }
-  j["leak"] = std::move(leak);
+    leak.message = "leak: " + std::to_string(blocks) + " blocks, " +
+                   std::to_string(bytes) + " bytes left live in " +
+                   KpoolBackendName(backend);
+  FailOnLeak(j);
 
   const std::uint64_t ops =
       m.stream.allocs + m.stream.frees + m.stream.reallocs;
-  j["virtualization"] = virt;
-  j["timing"]["emulated"] = virt == "tcg";
-  j["kernel"] = {
-      {"backend", KpoolBackendName(backend)},
-      {"abi_version", dev.version().abi_version},
-      {"tick_khz", dev.version().tick_khz},
-      {"max_block_bytes", dev.MaxSize(backend)},
-      {"init_on_alloc",
-       (dev.version().status & ALLOCMARK_STATUS_INIT_ON_ALLOC) != 0},
-      {"clamped_groups", clamped},
-      {"batch", batch},
-      {"ticks_to_ns",
-       dev.version().tick_khz != 0
-           ? "the driver's tick_khz (the kernel's TSC calibration)"
-           : "user-side TSC calibration (driver reported tick_khz 0)"},
-      {"ns_per_op_source",
-       "the driver's timed intervals around the allocator calls, summed "
-       "(clock reads included, not subtracted; touches and bookkeeping "
-       "excluded)"},
-      {"replay_ioctl_ns_per_op",
-       ops ? ctx.clock.TicksToNs(ioctl_ticks) / static_cast<double>(ops) : 0.0},
-      {"reallocs_in_place_reason", "the driver does not report it"},
-      {"emulated", virt == "tcg"}};
+  j.virtualization = virt;
+  j.timing.ensure().emulated = virt == "tcg";
+  KernelFacts& k = j.kernel.ensure();
+  k.backend = KpoolBackendName(backend);
+  k.abi_version = dev.version().abi_version;
+  k.tick_khz = dev.version().tick_khz;
+  k.max_block_bytes = dev.MaxSize(backend);
+  k.init_on_alloc =
+      (dev.version().status & ALLOCMARK_STATUS_INIT_ON_ALLOC) != 0;
+  k.clamped_groups = clamped;
+  k.batch = batch;
+  k.ticks_to_ns =
+      dev.version().tick_khz != 0
+          ? "the driver's tick_khz (the kernel's TSC calibration)"
+          : "user-side TSC calibration (driver reported tick_khz 0)";
+  k.ns_per_op_source =
+      "the driver's timed intervals around the allocator calls, summed "
+      "(clock reads included, not subtracted; touches and bookkeeping "
+      "excluded)";
+  k.replay_ioctl_ns_per_op =
+      ops ? ctx.clock.TicksToNs(ioctl_ticks) / static_cast<double>(ops) : 0.0;
+  k.reallocs_in_place_reason = "the driver does not report it";
+  k.emulated = virt == "tcg";
 }
 
-json SkippedRecord(const WorkerContext& ctx, const WorkloadSpec& spec,
-                   std::uint32_t threads, const std::string& reason) {
-  return {{"allocator", ctx.allocator},
-          {"allocator_version", ctx.allocator_version},
-          {"workload", spec.name},
-          {"threads", threads},
-          {"repetition", ctx.options.repetition},
-          {"status", "skipped"},
-          {"reason", reason}};
+CellRecord SkippedRecord(const WorkerContext& ctx, const WorkloadSpec& spec,
+                         std::uint32_t threads, const std::string& reason) {
+  CellRecord r;
+  r.allocator = ctx.allocator;
+  r.allocator_version = ctx.allocator_version;
+  r.workload = spec.name;
+  r.threads = threads;
+  r.repetition = ctx.options.repetition;
+  r.status = CellStatus::kSkipped;
+  r.reason = reason;
+  return r;
 }
 
 int Main(int argc, char** argv) {
@@ -514,7 +503,9 @@ int Main(int argc, char** argv) {
   ctx.spec = &spec;
   ctx.options = options;
   if (const std::string why = SkipReason(spec, backend, dev); !why.empty()) {
-    std::cout << SkippedRecord(ctx, spec, cell.threads, why).dump() << "\n";
+    std::cout
+        << WriteCellRecord(SkippedRecord(ctx, spec, cell.threads, why)).dump()
+        << "\n";
     return 0;
   }
   // get_cycles() is the TSC on x86, the counter TscClock reads: the user-side
@@ -537,9 +528,10 @@ int Main(int argc, char** argv) {
   ctx.memory_after_run = ReadProcessMemory();
   ctx.end_read_ns = MonotonicClock::Now();
   ctx.memory_after_purge = ctx.memory_after_run;
-  json j = WorkerRecordJson(ctx, kc.m);
-  AddKernelFacts(j, kc, ctx, backend, dev, batch, Virtualization());
-  std::cout << j.dump() << "\n";
+  ctx.kernel_memory = true;
+  CellRecord record = WorkerRecord(ctx, kc.m);
+  AddKernelFacts(record, kc, ctx, backend, dev, batch, Virtualization());
+  std::cout << WriteCellRecord(record).dump() << "\n";
   std::cout.flush();
   return kc.m.failed ? 1 : 0;
 }

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "bench/probes/pool_tags.h"
 #include "bench/replay/replay.h"
 #include "bench/spec/workload_spec.h"
+#include "bench/stream/stream_file.h"
 #include "bench/stream/stream_generator.h"
 
 namespace allocmark {
@@ -54,6 +56,9 @@ struct CellOptions {
   std::uint32_t perf_mask = 0;
   /// Under callgrind: collect events only while a thread replays a chunk.
   bool sim_collect = false;
+  /// The run's stream, generated once and mapped (null: generate here).
+  /// Its chunks are grouped up to chunk_ops per thread.
+  const StreamFile* stream_file = nullptr;
 };
 
 /// Everything a worker measured for one cell; reporters turn it into JSON.
@@ -64,7 +69,10 @@ struct CellMeasurement {
   std::vector<ThreadResult> threads;   ///< what each thread did
   std::vector<ThreadLatency> latency;  ///< per thread, timed pass only
   std::uint64_t wall_ticks = 0;        ///< replay only: generation is excluded
-  std::uint64_t generate_ns = 0;  ///< time spent generating, for the record
+  /// Time spent generating chunks, or grouping a mapped stream's chunks.
+  std::uint64_t generate_ns = 0;
+  bool from_stream_file =
+      false;  ///< the ops came from CellOptions::stream_file
   std::uint64_t chunks = 0;
   /// Timed pass: what the generated streams leave live per tag (the declared
   /// leak), counted before any test fault edits the ops.
@@ -108,22 +116,32 @@ template <Allocator A, class Clock>
 CellMeasurement RunCell(A& alloc, const WorkloadSpec& spec,
                         const CellOptions& opt) {
   CellMeasurement m;
-  StreamGenerator gen(spec, opt.threads, opt.ops_per_thread, opt.seed);
+  const StreamFile* const file = opt.stream_file;
+  // A mapped stream needs no generator; its plan and digest are the file's.
+  std::optional<StreamGenerator> gen;
+  if (file == nullptr)
+    gen.emplace(spec, opt.threads, opt.ops_per_thread, opt.seed);
   // A turn can emit two ops per pending hand-off plus three: a smaller
   // chunk could never take a turn and generation would stall.
   ALLOCMARK_CHECK(opt.chunk_ops >= 2 * std::size_t{opt.threads} + 3,
                   "chunk too small for the thread count");
-  m.plan = gen.plan();
+  m.plan = file ? file->plan() : gen->plan();
+  m.from_stream_file = file != nullptr;
   const std::uint32_t n = opt.threads;
+  ALLOCMARK_CHECK(m.plan.threads == n, "stream and cell thread counts differ");
 
   std::vector<MappedArray<Op>> buffers;
   std::vector<MappedArray<Slot>> slots;
   std::vector<std::span<Op>> spans;
   for (std::uint32_t t = 0; t < n; ++t) {
-    buffers.emplace_back(opt.chunk_ops);
+    buffers.emplace_back(file ? 0 : opt.chunk_ops);
     slots.emplace_back(m.plan.slots_per_thread);
-    spans.emplace_back(buffers.back().data(), opt.chunk_ops);
+    spans.emplace_back(buffers.back().data(), file ? 0 : opt.chunk_ops);
   }
+  // What each thread replays next: a generated buffer or a stretch of the
+  // mapped file, set by the main thread before it releases the chunk.
+  std::vector<std::span<const Op>> current(n);
+  std::size_t next_file_chunk = 0;
   MappedArray<Mailbox> mailboxes(m.plan.mailboxes);
   MappedArray<ThreadResult> results(n);
   MappedArray<ThreadLatency> latency(opt.replay.timed ? n : 0);
@@ -169,7 +187,7 @@ CellMeasurement RunCell(A& alloc, const WorkloadSpec& spec,
             if (stop.load(std::memory_order_acquire)) break;
             resume = 0;
           }
-          const std::span<const Op> chunk(buffers[t].data(), filled[t]);
+          const std::span<const Op> chunk = current[t];
           counters.Start();
           const bool ran = replay.Run(chunk.subspan(resume), resumed);
           counters.Stop();
@@ -200,13 +218,33 @@ CellMeasurement RunCell(A& alloc, const WorkloadSpec& spec,
   bool more = true;
   while (more && !stop.load()) {
     const std::uint64_t g0 = MonotonicClock::Now();
-    more = gen.NextChunk(spans, filled);
-    if (m.declared_tags) {
+    if (file != nullptr) {
+      // As many stored chunks as fit chunk_ops for every thread (at least
+      // one): each stored boundary is one the generator made.
+      std::size_t last = next_file_chunk + 1;
+      while (last < file->chunks()) {
+        bool fits = true;
+        for (std::uint32_t t = 0; t < n && fits; ++t)
+          fits = file->ChunkStart(last + 1, t) -
+                     file->ChunkStart(next_file_chunk, t) <=
+                 opt.chunk_ops;
+        if (!fits) break;
+        ++last;
+      }
       for (std::uint32_t t = 0; t < n; ++t)
-        m.declared_tags->Add(t,
-                             std::span<const Op>(spans[t].data(), filled[t]));
+        current[t] = file->Ops(t, next_file_chunk, last);
+      next_file_chunk = last;
+      more = last < file->chunks();
+    } else {
+      more = gen->NextChunk(spans, filled);
+      for (std::uint32_t t = 0; t < n; ++t)
+        current[t] = std::span<const Op>(spans[t].data(), filled[t]);
     }
-    if (!more && to_drop > 0) {  // compact thread 0's last frees away
+    if (m.declared_tags) {
+      for (std::uint32_t t = 0; t < n; ++t) m.declared_tags->Add(t, current[t]);
+    }
+    if (!more && to_drop > 0 &&
+        file == nullptr) {  // compact thread 0's last frees away
       std::size_t keep = filled[0];
       for (std::size_t i = filled[0]; i-- > 0 && to_drop > 0;) {
         if (spans[0][i].kind != OpKind::kFree) continue;
@@ -216,6 +254,7 @@ CellMeasurement RunCell(A& alloc, const WorkloadSpec& spec,
         --to_drop;
       }
       filled[0] = keep;
+      current[0] = std::span<const Op>(spans[0].data(), keep);
     }
     m.generate_ns += MonotonicClock::Now() - g0;
     if (m.chunks == 0 && opt.on_replay_edge != nullptr)
@@ -282,8 +321,8 @@ CellMeasurement RunCell(A& alloc, const WorkloadSpec& spec,
   if (opt.on_replay_edge != nullptr)
     opt.on_replay_edge(opt.on_replay_edge_context, false);
 
-  m.digest = gen.Digest();
-  m.stream = gen.TotalCounts();
+  m.digest = file ? file->digest() : gen->Digest();
+  m.stream = file ? file->TotalCounts() : gen->TotalCounts();
   for (std::uint32_t t = 0; t < n; ++t) {
     m.threads.push_back(results[t]);
     if (results[t].failed && m.error.empty())

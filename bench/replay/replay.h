@@ -229,8 +229,12 @@ class ReplayThread {
         stamp += 2;  // odd stamps: a zeroed block never passes for written
         slot.ptr = p;
         slot.size_stamp = internal::PackSlot(op.arg, op.align_log2, stamp | 1);
-        if (op.touch != Touch::kNone)
+        // One first-byte store is the common touch: no dispatch, no loop.
+        if (op.touch == Touch::kFirstByte) {
+          *static_cast<volatile std::uint8_t*>(p) = stamp | 1;
+        } else if (op.touch != Touch::kNone) {
           internal::Touch(p, op.arg, op.touch, stamp | 1, result_);
+        }
         ++allocs;
       } else if (op.kind == OpKind::kFree) {
         alloc_.Deallocate(slot.ptr, op.arg, internal::AlignOf(slot.size_stamp));

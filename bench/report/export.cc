@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "bench/report/compare.h"
+#include "bench/results/cell_figures.h"
+#include "bench/results/cell_record.h"
 
 namespace allocmark {
 
@@ -22,20 +24,25 @@ using Key = std::tuple<std::string, std::string, unsigned>;
 
 struct CellGroup {
   Key key;
-  std::vector<const json*> ok;
+  std::vector<CellRecord> ok;
 };
 
 // Cells in document order, ok repetitions only (failed/skipped have no figure).
 std::vector<CellGroup> OkGroups(const json& results) {
+  std::vector<CellRecord> cells;
+  try {
+    cells = ReadCellRecords(results);
+  } catch (const RecordError& e) {
+    throw ResultsError(std::string("results: ") + e.what());
+  }
   std::vector<CellGroup> groups;
   std::map<Key, std::size_t> index;
-  for (const json& c : results["cells"]) {
-    if (c.value("status", "") != "ok") continue;
-    Key k{c["allocator"].get<std::string>(), c["workload"].get<std::string>(),
-          c["threads"].get<unsigned>()};
+  for (CellRecord& c : cells) {
+    if (!c.ok()) continue;
+    Key k{c.allocator, c.workload, c.threads};
     auto [it, inserted] = index.emplace(k, groups.size());
     if (inserted) groups.push_back({k, {}});
-    groups[it->second].ok.push_back(&c);
+    groups[it->second].ok.push_back(std::move(c));
   }
   return groups;
 }
@@ -50,10 +57,10 @@ struct Stats {
   double median = NAN, mean = NAN, stddev = NAN, min = NAN, max = NAN;
 };
 
-Stats Summarize(const std::vector<const json*>& cells, const std::string& key) {
+Stats Summarize(const std::vector<CellRecord>& cells, const std::string& key) {
   std::vector<double> v;
-  for (const json* c : cells)
-    if (double x = CellMetric(*c, key); !std::isnan(x)) v.push_back(x);
+  for (const CellRecord& c : cells)
+    if (double x = CellFigure(c, key); !std::isnan(x)) v.push_back(x);
   Stats s;
   s.n = v.size();
   if (v.empty()) return s;
@@ -69,11 +76,6 @@ Stats Summarize(const std::vector<const json*>& cells, const std::string& key) {
   for (double x : v) sq += (x - s.mean) * (x - s.mean);
   s.stddev = v.size() > 1 ? std::sqrt(sq / double(v.size() - 1)) : 0;
   return s;
-}
-
-double MopsPerS(const json& c) {
-  auto it = c.find("mops_per_s");
-  return it != c.end() && it->is_number() ? it->get<double>() : NAN;
 }
 
 // Context fields are descriptive and typed loosely across versions: a field
@@ -142,10 +144,10 @@ json ExportGoogleBenchmark(const json& results) {
     const std::string name = Name(g.key);
     const int reps = static_cast<int>(g.ok.size());
     int index = 0;
-    for (const json* c : g.ok) {
+    for (const CellRecord& c : g.ok) {
       // allocmark measures busy time per thread, not CPU time separately;
       // both fields carry ns/op so compare.py's two columns agree.
-      const double ns = CellMetric(*c, "ns_per_op");
+      const double ns = CellFigure(c, "ns_per_op");
       json b = {{"name", name},
                 {"family_index", family},
                 {"per_family_instance_index", 0},
@@ -154,15 +156,15 @@ json ExportGoogleBenchmark(const json& results) {
                 {"repetitions", reps},
                 {"repetition_index", index++},
                 {"threads", std::get<2>(g.key)},
-                {"iterations", Field<std::uint64_t>(*c, "ops", 0)},
+                {"iterations", c.ops.value_or(0)},
                 {"real_time", ns},
                 {"cpu_time", ns},
                 {"time_unit", "ns"}};
       for (const char* m : {"alloc_p99", "free_p99", "peak_rss"}) {
-        const double v = CellMetric(*c, m);
+        const double v = CellFigure(c, m);
         if (!std::isnan(v)) b[std::string(m)] = v;
       }
-      if (const double mops = MopsPerS(*c); !std::isnan(mops))
+      if (const double mops = CellFigure(c, "mops_per_s"); !std::isnan(mops))
         b["items_per_second"] = mops * 1e6;
       benchmarks.push_back(b);
     }
@@ -205,8 +207,9 @@ json ExportBencher(const json& results) {
     // "latency" (ns) and "throughput" (ops/s) are Bencher's built-in measures.
     add("latency", Summarize(g.ok, "ns_per_op"), 1);
     std::vector<double> mops;
-    for (const json* c : g.ok)
-      if (double m = MopsPerS(*c); !std::isnan(m)) mops.push_back(m);
+    for (const CellRecord& c : g.ok)
+      if (double m = CellFigure(c, "mops_per_s"); !std::isnan(m))
+        mops.push_back(m);
     if (!mops.empty()) {
       std::sort(mops.begin(), mops.end());
       const double med =
@@ -230,8 +233,7 @@ json ExportGithubActionBenchmark(const json& results) {
   CheckResultsDocument(results, "results");
   json out = json::array();
   for (const CellGroup& g : OkGroups(results)) {
-    const std::string digest =
-        Field<std::string>(*g.ok[0], "stream_digest", "");
+    const std::string digest = g.ok[0].stream_digest.value_or("");
     auto add = [&](const char* suffix, const char* unit, const Stats& s,
                    double scale) {
       if (s.n == 0) return;

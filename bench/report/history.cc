@@ -1,22 +1,23 @@
-// SQLite storage of runs. The schema is versioned with PRAGMA user_version and
-// tagged with PRAGMA application_id, so foreign files are never rewritten.
+// SQLite storage of runs (formatting is history_format.cc). The schema is
+// versioned with PRAGMA user_version and tagged with PRAGMA application_id, so
+// foreign files are never rewritten.
 #include "bench/report/history.h"
 
 #include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <fstream>
 #include <map>
-#include <set>
-#include <sstream>
+#include <tuple>
 
 #include "bench/report/compare.h"
+#include "bench/results/cell_figures.h"
+#include "bench/results/cell_record.h"
 
 namespace allocmark {
 
@@ -45,18 +46,19 @@ const char* const kMigrations[] = {
 };
 static_assert(std::size(kMigrations) == kHistorySchemaVersion);
 
+// A trend metric: its name (a CellFigure key) and its column in `cells`.
 struct MetricColumn {
   const char* name;
   const char* column;
-  const char* compare_key;  // CellMetric key, or nullptr
 };
+// In the order of the cells columns ?9..?14 of AddRun.
 const MetricColumn kMetricColumns[] = {
-    {"ns_per_op", "ns_per_op", "ns_per_op"},
-    {"mops_per_s", "mops_per_s", nullptr},
-    {"alloc_p99", "alloc_p99_ns", "alloc_p99"},
-    {"free_p99", "free_p99_ns", "free_p99"},
-    {"peak_rss", "peak_rss_bytes", "peak_rss"},
-    {"instructions_per_op", "instructions_per_op", "instructions_per_op"},
+    {"ns_per_op", "ns_per_op"},
+    {"mops_per_s", "mops_per_s"},
+    {"alloc_p99", "alloc_p99_ns"},
+    {"free_p99", "free_p99_ns"},
+    {"peak_rss", "peak_rss_bytes"},
+    {"instructions_per_op", "instructions_per_op"},
 };
 
 class Statement {
@@ -285,6 +287,12 @@ History::~History() { sqlite3_close(db_); }
 std::int64_t History::AddRun(const json& results, const std::string& source,
                              const std::string& label) {
   CheckResultsDocument(results, source);
+  std::vector<CellRecord> cells;
+  try {
+    cells = ReadCellRecords(results);
+  } catch (const RecordError& e) {
+    throw ResultsError(source + ": " + e.what());
+  }
   const json ctx = results.value("context", json::object());
   const json run = results.value("run", json::object());
   const std::string date = Str(ctx, "date"), host = Str(ctx, "host"),
@@ -330,23 +338,17 @@ std::int64_t History::AddRun(const json& results, const std::string& source,
                    "instructions_per_op) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
                    "?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                    path_);
-    for (const json& c : results["cells"]) {
+    for (const CellRecord& c : cells) {
       cell.Bind(1, id);
-      cell.Bind(2, c["allocator"].get<std::string>());
-      cell.Bind(3, c["workload"].get<std::string>());
-      cell.Bind(4, c["threads"].get<std::int64_t>());
-      cell.Bind(5, c.value("repetition", std::int64_t{0}));
-      cell.Bind(6, c["status"].get<std::string>());
-      cell.Bind(7, Str(c, "reason"));
-      cell.Bind(8, Str(c, "stream_digest"));
-      cell.Bind(9, CellMetric(c, "ns_per_op"));
-      auto mops = c.find("mops_per_s");
-      cell.Bind(
-          10, mops != c.end() && mops->is_number() ? mops->get<double>() : NAN);
-      cell.Bind(11, CellMetric(c, "alloc_p99"));
-      cell.Bind(12, CellMetric(c, "free_p99"));
-      cell.Bind(13, CellMetric(c, "peak_rss"));
-      cell.Bind(14, CellMetric(c, "instructions_per_op"));
+      cell.Bind(2, c.allocator);
+      cell.Bind(3, c.workload);
+      cell.Bind(4, std::int64_t{c.threads});
+      cell.Bind(5, static_cast<std::int64_t>(c.repetition.value_or(0)));
+      cell.Bind(6, std::string(CellStatusName(c.status)));
+      cell.Bind(7, c.reason.value_or(""));
+      cell.Bind(8, c.stream_digest.value_or(""));
+      for (int i = 0; const MetricColumn& m : kMetricColumns)
+        cell.Bind(9 + i++, CellFigure(c, m.name));
       cell.Step();
       cell.Reset();
     }
@@ -441,82 +443,6 @@ std::vector<TrendPoint> History::Trend(const std::string& metric,
     points.push_back(p);
   }
   return points;
-}
-
-namespace {
-
-std::string Table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> w;
-  for (const auto& r : rows) {
-    w.resize(std::max(w.size(), r.size()), 0);
-    for (std::size_t i = 0; i < r.size(); ++i)
-      w[i] = std::max(w[i], r[i].size());
-  }
-  std::string out;
-  for (const auto& r : rows) {
-    std::string line;
-    for (std::size_t i = 0; i < r.size(); ++i) {
-      line += r[i];
-      if (i + 1 < r.size()) line += std::string(w[i] - r[i].size() + 2, ' ');
-    }
-    out += line + "\n";
-  }
-  return out;
-}
-
-}  // namespace
-
-std::string FormatTrend(const std::vector<TrendPoint>& points,
-                        const std::string& metric,
-                        const std::string& workload) {
-  if (points.empty())
-    return "no ok cells of workload " + workload + " with " + metric +
-           " in the history\n";
-  std::map<unsigned, std::vector<const TrendPoint*>> by_threads;
-  for (const TrendPoint& p : points) by_threads[p.threads].push_back(&p);
-  std::ostringstream o;
-  for (const auto& [threads, pts] : by_threads) {
-    std::set<std::string> allocators;
-    std::map<std::int64_t, std::map<std::string, const TrendPoint*>> rows;
-    for (const TrendPoint* p : pts) {
-      allocators.insert(p->allocator);
-      rows[p->run_id][p->allocator] = p;
-    }
-    o << metric << " of " << workload << ", " << threads
-      << " thread(s): median over repetitions, one column per allocator\n";
-    std::vector<std::vector<std::string>> table;
-    std::vector<std::string> header = {"run", "date", "revision"};
-    header.insert(header.end(), allocators.begin(), allocators.end());
-    table.push_back(header);
-    for (const auto& [run, by_alloc] : rows) {
-      const TrendPoint* any = by_alloc.begin()->second;
-      std::vector<std::string> row = {std::to_string(run), any->date,
-                                      any->git_revision};
-      for (const std::string& a : allocators) {
-        auto it = by_alloc.find(a);
-        char buf[32] = "-";
-        if (it != by_alloc.end())
-          std::snprintf(buf, sizeof(buf), "%.4g", it->second->median);
-        row.push_back(buf);
-      }
-      table.push_back(row);
-    }
-    o << Table(table) << "\n";
-  }
-  return o.str();
-}
-
-std::string FormatRuns(const std::vector<HistoryRun>& runs) {
-  if (runs.empty()) return "no runs in the history\n";
-  std::vector<std::vector<std::string>> table = {
-      {"run", "date", "revision", "host", "profile", "ok", "failed", "skipped",
-       "label", "source"}};
-  for (const HistoryRun& r : runs)
-    table.push_back({std::to_string(r.id), r.date, r.git_revision, r.host,
-                     r.profile, std::to_string(r.cells_ok),
-                     std::to_string(r.cells_failed),
-                     std::to_string(r.cells_skipped), r.label, r.source});
-  return Table(table);
 }
 
 }  // namespace allocmark

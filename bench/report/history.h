@@ -63,10 +63,4 @@ class History {
 /// Metric names `trend` accepts.
 const std::vector<std::string>& HistoryMetrics();
 
-/// Text table: one block per thread count, a row per run, a column per
-/// allocator.
-std::string FormatTrend(const std::vector<TrendPoint>& points,
-                        const std::string& metric, const std::string& workload);
-std::string FormatRuns(const std::vector<HistoryRun>& runs);
-
 }  // namespace allocmark

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "bench/results/cell_record.h"
+
 namespace allocmark {
 
 using nlohmann::json;
@@ -11,16 +13,13 @@ using nlohmann::json;
 std::string PoolTagTable(const json& results) {
   std::string out = "pool tags (per cell; peak = exact cell-wide peak)\n";
   char line[256];
-  for (const json& c : results["cells"]) {
-    std::snprintf(line, sizeof(line), "%s %s x%d rep %d: %s\n",
-                  c["allocator"].get<std::string>().c_str(),
-                  c["workload"].get<std::string>().c_str(),
-                  c["threads"].get<int>(), c["repetition"].get<int>(),
-                  c["reason"].is_string()
-                      ? c["reason"].get<std::string>().c_str()
-                      : c["status"].get<std::string>().c_str());
+  for (const CellRecord& c : ReadCellRecords(results)) {
+    std::snprintf(line, sizeof(line), "%s %s x%u rep %llu: %s\n",
+                  c.allocator.c_str(), c.workload.c_str(), c.threads,
+                  static_cast<unsigned long long>(c.repetition.value_or(0)),
+                  c.reason ? c.reason->c_str() : CellStatusName(c.status));
     out += line;
-    if (!c.contains("tags") || !c["tags"].is_array()) {
+    if (!c.tags) {
       out += "  (no tag figures: the timed pass did not run)\n";
       continue;
     }
@@ -28,16 +27,20 @@ std::string PoolTagTable(const json& results) {
                   "tag", "allocs", "frees", "live", "live bytes", "peak bytes",
                   "declared");
     out += line;
-    for (const json& t : c["tags"]) {
+    for (const PoolTagFigures& t : *c.tags) {
+      // A kernel pool's peak can be null (the driver's is since load).
+      char peak[24] = "-";
+      if (t.peak_bytes)
+        std::snprintf(peak, sizeof(peak), "%lld",
+                      static_cast<long long>(*t.peak_bytes));
       std::snprintf(line, sizeof(line),
-                    "  %-4s %12llu %12llu %10lld %14lld %14lld %12lld\n",
-                    t["tag"].get<std::string>().c_str(),
-                    t["allocs"].get<unsigned long long>(),
-                    t["frees"].get<unsigned long long>(),
-                    t["live_blocks"].get<long long>(),
-                    t["live_bytes"].get<long long>(),
-                    t["peak_bytes"].get<long long>(),
-                    t["declared_leak_blocks"].get<long long>());
+                    "  %-4s %12llu %12llu %10lld %14lld %14s %12lld\n",
+                    t.tag.value_or("").c_str(),
+                    static_cast<unsigned long long>(t.allocs.value_or(0)),
+                    static_cast<unsigned long long>(t.frees.value_or(0)),
+                    static_cast<long long>(t.live_blocks.value_or(0)),
+                    static_cast<long long>(t.live_bytes.value_or(0)), peak,
+                    static_cast<long long>(t.declared_leak_blocks.value_or(0)));
       out += line;
     }
   }

@@ -1,5 +1,6 @@
 // The poolmon view of a results document: one block per cell (allocator x
-// workload x threads x repetition) with a row per pool tag. Reads JSON only.
+// workload x threads x repetition) with a row per pool tag, from the typed
+// cell record.
 #pragma once
 
 #include <nlohmann/json.hpp>

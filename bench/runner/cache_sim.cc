@@ -244,7 +244,7 @@ json GeometryJson(const CacheGeometry& g) {
 
 json RunSimPass(const std::vector<std::string>& args,
                 const std::vector<std::string>& env, const CacheGeometry& g,
-                double timeout_s, const json& native) {
+                double timeout_s, const CellRecord& native) {
   json sim = {{"tool", "callgrind"},
               {"geometry", GeometryJson(g)},
               {"cycle_formula", kCycleFormula},
@@ -266,35 +266,34 @@ json RunSimPass(const std::vector<std::string>& args,
   const WorkerExit exit = RunWorker(argv, env, timeout_s);
   const auto totals = ParseCallgrindTotals(out_file);
   std::remove(out_file.c_str());
-  json record;
+  std::optional<CellRecord> record;
   if (!exit.timed_out && exit.signal == 0 && exit.exit_code == 0) {
     try {
-      record = json::parse(exit.out);
+      record = ReadCellRecord(json::parse(exit.out), "sim worker record");
     } catch (const std::exception&) {
     }
   }
-  if (!record.is_object() || record.value("status", "") != "ok") {
-    sim["reason"] = record.is_object()
-                        ? record.value("reason", std::string("failed"))
-                        : exit.Describe(timeout_s);
+  if (!record || !record->ok()) {
+    sim["reason"] =
+        record ? record->reason.value_or("failed") : exit.Describe(timeout_s);
     return sim;
   }
   if (!totals) {
     sim["reason"] = "no callgrind totals in " + out_file;
     return sim;
   }
-  if (record["stream_digest"] != native["stream_digest"]) {
+  if (record->stream_digest != native.stream_digest) {
     sim["reason"] = "sim pass replayed a different stream";
     return sim;
   }
-  const std::uint64_t ops = record["ops"].get<std::uint64_t>();
+  const std::uint64_t ops = record->ops.value_or(0);
   const json ev = SimEventsJson(*totals, ops);
   sim["status"] = "ok";
   sim["events"] = ev["events"];
   sim["unavailable"] = ev["unavailable"];
   sim["totals"] = ev["totals"];
   sim["ops"] = ops;
-  const std::uint32_t threads = record.value("threads", 1u);
+  const std::uint32_t threads = record->threads;
   sim["threads_serialised"] = threads > 1;
   sim["note"] = threads > 1
                     ? json(
@@ -302,53 +301,58 @@ json RunSimPass(const std::vector<std::string>& args,
                           "coherence misses between threads are not simulated")
                     : json(nullptr);
   sim["process_s"] = exit.elapsed_s;
-  const double native_s = native.value("process_s", 0.0);
+  const double native_s = native.process_s.value_or(0.0);
   sim["native_process_s"] = native_s > 0 ? json(native_s) : json(nullptr);
   sim["slowdown"] =
       native_s > 0 ? json(exit.elapsed_s / native_s) : json(nullptr);
-  const double native_wall = native.value("wall_ns", 0.0);
-  const double sim_wall = record.value("wall_ns", 0.0);
+  const double native_wall = native.wall_ns.value_or(0.0);
+  const double sim_wall = record->wall_ns.value_or(0.0);
   sim["replay_slowdown"] =
       native_wall > 0 ? json(sim_wall / native_wall) : json(nullptr);
   return sim;
 }
 
-json MergeCacheCell(const std::string& mode, const json& untimed,
-                    const json* timed, const json* sim) {
-  json cache = {{"mode", mode},
-                {"events", json::object()},
-                {"unavailable", json::object()},
-                {"locality", nullptr},
-                {"locality_reason", nullptr}};
-  const json& u = untimed.contains("cache") ? untimed["cache"] : json();
-  if (mode == "hw" && u.is_object()) {
-    cache["events"] = u.value("events", json::object());
-    cache["unavailable"] = u.value("unavailable", json::object());
-    cache["multiplexed"] = u.value("multiplexed", false);
-    cache["per_thread"] = u.value("per_thread", json::array());
+CacheFigures MergeCacheCell(const std::string& mode, const CellRecord& untimed,
+                            const CellRecord* timed, const json* sim) {
+  CacheFigures cache;
+  cache.mode = mode;
+  cache.events = EventValues{};
+  cache.unavailable = Reasons{};
+  cache.locality = json(nullptr);
+  cache.locality_reason = nullptr;
+  if (mode == "hw" && untimed.cache) {
+    const CacheFigures& u = *untimed.cache;
+    cache.events = u.events.present() ? u.events : EventValues{};
+    cache.unavailable = u.unavailable.present() ? u.unavailable : Reasons{};
+    cache.multiplexed = u.multiplexed.present() ? u.multiplexed : false;
+    cache.per_thread = u.per_thread.value_or(json::array());
   }
   if (mode == "sim" && sim != nullptr) {
-    cache["sim"] = *sim;
+    cache.sim = *sim;
+    // The sim part is this file's own (RunSimPass); its events are typed
+    // like the hardware counters'.
     if ((*sim)["status"] == "ok") {
-      cache["events"] = (*sim)["events"];
-      cache["unavailable"] = (*sim)["unavailable"];
+      const CacheFigures events =
+          ReadCacheFigures({{"events", (*sim)["events"]},
+                            {"unavailable", (*sim)["unavailable"]}},
+                           "sim");
+      cache.events = events.events;
+      cache.unavailable = events.unavailable;
     } else {
       for (const char* name : {"instructions", "d1_read_misses",
                                "d1_write_misses", "ll_misses", "est_cycles"}) {
-        cache["events"][name] = nullptr;
-        cache["unavailable"][name] =
+        (*cache.events)[name] = nullptr;
+        (*cache.unavailable)[name] =
             "sim pass: " + (*sim)["reason"].get<std::string>();
       }
     }
   }
   if (timed == nullptr) {
-    cache["locality_reason"] =
-        "needs the timed pass (run without --no-latency)";
-  } else if (timed->contains("cache") && (*timed)["cache"].is_object() &&
-             (*timed)["cache"].contains("locality")) {
-    cache["locality"] = (*timed)["cache"]["locality"];
+    cache.locality_reason = "needs the timed pass (run without --no-latency)";
+  } else if (timed->cache && timed->cache->locality.has_value()) {
+    cache.locality = timed->cache->locality;
   } else {
-    cache["locality_reason"] = "the timed pass recorded no locality";
+    cache.locality_reason = "the timed pass recorded no locality";
   }
   return cache;
 }

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "bench/results/cell_record.h"
+
 namespace allocmark {
 
 /// One simulated cache: valgrind's --I1/--D1/--LL=size,assoc,line_size.
@@ -69,14 +71,12 @@ nlohmann::json GeometryJson(const CacheGeometry& g);
 nlohmann::json RunSimPass(const std::vector<std::string>& args,
                           const std::vector<std::string>& env,
                           const CacheGeometry& g, double timeout_s,
-                          const nlohmann::json& native);
+                          const CellRecord& native);
 
 /// cells[].cache from the passes' records: the throughput pass's `cache`
 /// (hw events), the timed pass's `cache.locality`, and in sim mode `sim`
 /// (events, geometry, timings, or the reason it has none).
-nlohmann::json MergeCacheCell(const std::string& mode,
-                              const nlohmann::json& untimed,
-                              const nlohmann::json* timed,
-                              const nlohmann::json* sim);
+CacheFigures MergeCacheCell(const std::string& mode, const CellRecord& untimed,
+                            const CellRecord* timed, const nlohmann::json* sim);
 
 }  // namespace allocmark

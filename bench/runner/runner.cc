@@ -1,5 +1,5 @@
 // Runs cells, merges each cell's untimed (throughput) and timed (latency,
-// memory) worker records, and checks that every row did identical work.
+// memory) typed worker records, and checks that every row did identical work.
 #include "bench/runner/runner.h"
 
 #include <signal.h>
@@ -11,7 +11,9 @@
 #include <map>
 #include <tuple>
 
+#include "bench/results/cell_record.h"
 #include "bench/results/stability.h"
+#include "bench/runner/stream_cache.h"
 #include "bench/runner/worker_process.h"
 
 namespace allocmark {
@@ -31,25 +33,29 @@ bool NeedsTwoThreads(const WorkloadSpec& spec) {
   return false;
 }
 
-json BaseCell(const AdapterInfo& a, const WorkloadSpec& w,
-              std::uint32_t threads, std::uint32_t rep, const RunPlan& plan) {
-  return {{"allocator", a.name},
-          {"workload", w.name},
-          {"threads", threads},
-          {"repetition", rep},
-          {"scale", ScaleName(plan.scale)},
-          {"status", "skipped"},
-          {"reason", nullptr},
-          {"stream_digest", nullptr},
-          {"ops", nullptr},
-          {"wall_ns", nullptr},
-          {"ns_per_op", nullptr}};
+CellRecord BaseCell(const AdapterInfo& a, const WorkloadSpec& w,
+                    std::uint32_t threads, std::uint32_t rep,
+                    const RunPlan& plan) {
+  CellRecord c;
+  c.allocator = a.name;
+  c.workload = w.name;
+  c.threads = threads;
+  c.repetition = rep;
+  c.scale = ScaleName(plan.scale);
+  c.status = CellStatus::kSkipped;
+  c.reason = nullptr;
+  c.stream_digest = nullptr;
+  c.ops = nullptr;
+  c.wall_ns = nullptr;
+  c.ns_per_op = nullptr;
+  return c;
 }
 
 std::vector<std::string> WorkerArgs(const AdapterInfo& a, const WorkloadSpec& w,
                                     std::uint32_t threads, std::uint32_t rep,
                                     const RunPlan& plan,
-                                    const ClockCalibration& clock, bool timed) {
+                                    const ClockCalibration& clock, bool timed,
+                                    const std::string& stream_file) {
   std::vector<std::string> args = {a.worker,
                                    "--workload",
                                    w.path,
@@ -81,25 +87,41 @@ std::vector<std::string> WorkerArgs(const AdapterInfo& a, const WorkloadSpec& w,
   }
   if (!a.preload.empty())
     args.insert(args.end(), {"--expect-malloc-from", a.preload});
+  if (!stream_file.empty())
+    args.insert(args.end(), {"--stream-file", stream_file});
   return args;
 }
 
+// A pass that left no record: the runner's own record of why.
+CellRecord FailedPass(const std::string& reason) {
+  CellRecord r;
+  r.status = CellStatus::kFailed;
+  r.reason = reason;
+  return r;
+}
+
 // One worker pass; returns its record, or a failed record with the reason.
-json RunPass(const std::vector<std::string>& args, const AdapterInfo& a,
-             double timeout_s) {
+CellRecord RunPass(const std::vector<std::string>& args, const AdapterInfo& a,
+                   double timeout_s) {
   std::vector<std::string> env;
   if (!a.preload.empty()) env.push_back("LD_PRELOAD=" + a.preload);
   const WorkerExit exit = RunWorker(args, env, timeout_s);
   if (!exit.interrupted && !exit.timed_out && exit.signal == 0 &&
       (exit.exit_code == 0 || exit.exit_code == 1)) {
+    std::string malformed;
     try {
-      json record = json::parse(exit.out);
-      if (record.is_object()) {
-        record["process_s"] = exit.elapsed_s;  // sim mode's yardstick
+      const json doc = json::parse(exit.out);
+      if (doc.is_object()) {
+        CellRecord record = ReadCellRecord(doc, "worker record");
+        record.process_s = exit.elapsed_s;  // sim mode's yardstick
         return record;
       }
+    } catch (const RecordError& e) {
+      malformed = e.what();
     } catch (const std::exception&) {
     }
+    if (!malformed.empty())
+      return FailedPass("worker wrote a malformed record: " + malformed);
     // Exited as if it had run, but left no record: say so, not "exit code 0".
     std::string said = exit.out.substr(0, 60);
     for (char& ch : said) {
@@ -114,149 +136,160 @@ json RunPass(const std::vector<std::string>& args, const AdapterInfo& a,
     if (const std::size_t colon = described.find(": ");
         colon != std::string::npos)
       reason += described.substr(colon);  // the last line of stderr
-    return {{"status", "failed"}, {"reason", reason}};
+    return FailedPass(reason);
   }
-  return {{"status", "failed"}, {"reason", exit.Describe(timeout_s)}};
+  return FailedPass(exit.Describe(timeout_s));
 }
 
-// A worker that ran to the end but left undeclared blocks live. A replay
-// that failed (an allocation of 1 TiB returned null) also leaves blocks live,
-// by design: its own reason is the one that counts, not the leak it implies.
-bool Leaked(const json& record) {
-  if (!record.contains("leak") || !record["leak"].is_object() ||
-      !record["leak"].contains("message") ||
-      !record["leak"]["message"].is_string())
-    return false;
-  const std::string status = record.value("status", "failed");
-  return status == "ok" || (record.contains("reason") &&
-                            record["reason"] == record["leak"]["message"]);
+std::vector<Nullable<OpLatencies>> PerThreadLatency(const CellRecord& pass) {
+  std::vector<Nullable<OpLatencies>> out;
+  if (pass.per_thread) {
+    for (const ThreadFigures& pt : *pass.per_thread)
+      out.push_back(pt.latency.present() ? pt.latency : nullptr);
+  }
+  return out;
 }
 
-json MergeCell(json cell, const json& untimed, const json* timed,
-               const json* clock) {
+double TimingCostPct(const CellRecord& untimed, const CellRecord& timed) {
+  const double u = untimed.ns_per_op.value_or(0);
+  const double v = timed.ns_per_op.value_or(0);
+  return u > 0 ? (v - u) / u * 100 : 0.0;
+}
+
+// The cell from its passes' records: the throughput pass (ns/op, counts,
+// memory), the timed pass (accounted memory, tags, leak) and the clock pass
+// (latency, from a pass that only reads the clock).
+CellRecord MergeCell(CellRecord cell, const CellRecord& untimed,
+                     const CellRecord* timed, const CellRecord* clock) {
   // A worker may find the cell outside its adapter's limits (a kernel
   // backend's largest block): skipped with its reason, not failed.
-  if (untimed.value("status", "") == "skipped") {
-    cell["reason"] = untimed.value("reason", std::string("skipped by worker"));
+  if (untimed.status == CellStatus::kSkipped) {
+    cell.reason = untimed.reason.value_or("skipped by worker");
     return cell;
   }
-  if (untimed.value("status", "failed") != "ok" && !Leaked(untimed)) {
-    cell["status"] = "failed";
-    cell["reason"] =
-        "throughput pass: " + untimed.value("reason", std::string("unknown"));
+  if (!untimed.ok() && !Leaked(untimed)) {
+    cell.status = CellStatus::kFailed;
+    cell.reason = "throughput pass: " + untimed.reason.value_or("unknown");
     return cell;
   }
-  for (const char* key :
-       {"allocator_version", "library", "identity", "seed", "ops_per_thread",
-        "stream_digest", "ops", "records", "counts", "complete", "wall_ns",
-        "ns_per_op", "mops_per_s", "wait", "per_thread", "generate_ns",
-        "chunks"})
-    cell[key] = untimed[key];
-  if (untimed.contains("pinned_cpus"))
-    cell["pinned_cpus"] = untimed["pinned_cpus"];
+  cell.allocator_version = untimed.allocator_version;
+  cell.library = untimed.library;
+  cell.identity = untimed.identity;
+  cell.seed = untimed.seed;
+  cell.ops_per_thread = untimed.ops_per_thread;
+  cell.stream_digest = untimed.stream_digest;
+  cell.ops = untimed.ops;
+  cell.records = untimed.records;
+  cell.counts = untimed.counts;
+  cell.complete = untimed.complete;
+  cell.wall_ns = untimed.wall_ns;
+  cell.ns_per_op = untimed.ns_per_op;
+  cell.mops_per_s = untimed.mops_per_s;
+  cell.wait = untimed.wait;
+  cell.per_thread = untimed.per_thread;
+  cell.generate_ns = untimed.generate_ns;
+  cell.chunks = untimed.chunks;
+  cell.pinned_cpus = untimed.pinned_cpus;
   // Kernel pools: where the numbers come from and whether they are emulated.
-  for (const char* key : {"virtualization", "kernel"}) {
-    if (untimed.contains(key)) cell[key] = untimed[key];
-  }
-  cell["status"] = untimed.value("complete", false) ? "ok" : "failed";
-  if (!untimed.value("complete", false))
-    cell["reason"] = "ops executed differ from the stream";
-  cell["leak"] = untimed.value("leak", json(nullptr));
+  cell.virtualization = untimed.virtualization;
+  cell.kernel = untimed.kernel;
+  const bool complete = untimed.complete.value_or(false);
+  cell.status = complete ? CellStatus::kOk : CellStatus::kFailed;
+  if (!complete) cell.reason = "ops executed differ from the stream";
+  cell.leak = untimed.leak.present() ? untimed.leak : nullptr;
   if (Leaked(untimed)) {
-    cell["status"] = "failed";
-    cell["reason"] = cell["leak"]["message"];
+    cell.status = CellStatus::kFailed;
+    cell.reason = *untimed.leak->message;
   }
-  json timing = {
-      {"mode", "untimed"},          {"batch", nullptr},
-      {"batch_auto", nullptr},      {"untimed_ns_per_op", untimed["ns_per_op"]},
-      {"timed_ns_per_op", nullptr}, {"timing_cost_pct", nullptr}};
-  cell["latency"] = nullptr;
-  cell["memory"] = untimed["memory"];
+  TimingFigures timing;
+  timing.mode = "untimed";
+  timing.batch = nullptr;
+  timing.batch_auto = nullptr;
+  timing.untimed_ns_per_op = untimed.ns_per_op;
+  timing.timed_ns_per_op = nullptr;
+  timing.timing_cost_pct = nullptr;
+  cell.latency = nullptr;
+  cell.memory = untimed.memory;
   if (timed != nullptr) {
-    const json& t = *timed;
+    const CellRecord& t = *timed;
     // A leak fails the cell but leaves its measurements worth reading.
     const bool leaked = Leaked(t);
-    if (t.value("status", "failed") != "ok" && !leaked) {
-      cell["status"] = "failed";
-      cell["reason"] =
-          "latency pass: " + t.value("reason", std::string("unknown"));
-    } else if (t["stream_digest"] != untimed["stream_digest"]) {
-      cell["status"] = "failed";
-      cell["reason"] = "latency pass replayed a different stream";
+    if (!t.ok() && !leaked) {
+      cell.status = CellStatus::kFailed;
+      cell.reason = "latency pass: " + t.reason.value_or("unknown");
+    } else if (t.stream_digest != untimed.stream_digest) {
+      cell.status = CellStatus::kFailed;
+      cell.reason = "latency pass replayed a different stream";
     } else {
-      timing["mode"] = t["timing"]["mode"];
-      timing["batch"] = t["timing"]["batch"];
-      timing["batch_auto"] = t["timing"]["batch_auto"];
-      timing["timed_ns_per_op"] = t["ns_per_op"];
-      const double u = untimed["ns_per_op"].get<double>();
-      const double v = t["ns_per_op"].get<double>();
-      timing["timing_cost_pct"] = u > 0 ? (v - u) / u * 100 : 0.0;
-      if (t.contains("kernel")) {
-        timing["emulated"] = t["timing"].value("emulated", false);
-        cell["kernel"]["latency_pass"] = t["kernel"];
+      if (t.timing) {
+        timing.mode = t.timing->mode;
+        timing.batch = t.timing->batch;
+        timing.batch_auto = t.timing->batch_auto;
       }
-      cell["latency"] = t["latency"];
-      cell["latency_per_thread"] = json::array();
-      for (const json& pt : t["per_thread"])
-        cell["latency_per_thread"].push_back(pt["latency"]);
-      cell["memory"] = t["memory"];  // accounted: live and usable bytes
-      cell["tags"] = t.value("tags", json(nullptr));
-      cell["leak"] = t["leak"];
+      timing.timed_ns_per_op = t.ns_per_op;
+      timing.timing_cost_pct = TimingCostPct(untimed, t);
+      if (t.kernel) {
+        timing.emulated = t.timing && t.timing->emulated.value_or(false);
+        cell.kernel.ensure().latency_pass = PassFacts(*t.kernel);
+      }
+      cell.latency = t.latency.present() ? t.latency : nullptr;
+      cell.latency_per_thread = PerThreadLatency(t);
+      cell.memory = t.memory;  // accounted: live and usable bytes
+      cell.tags = t.tags.present() ? t.tags : nullptr;
+      cell.leak = t.leak;
       if (leaked) {
-        cell["status"] = "failed";
-        cell["reason"] = t["leak"]["message"];
+        cell.status = CellStatus::kFailed;
+        cell.reason = *t.leak->message;
       }
       // Latency and the timing cost come from the pass that only reads the
       // clock; the accounted pass's ns/op shows what the accounting costs.
-      if (clock != nullptr && cell["status"] == "ok") {
-        const json& c = *clock;
-        if (c.value("status", "failed") != "ok") {
-          cell["status"] = "failed";
-          cell["reason"] =
-              "clock pass: " + c.value("reason", std::string("unknown"));
-        } else if (c["stream_digest"] != untimed["stream_digest"]) {
-          cell["status"] = "failed";
-          cell["reason"] = "clock pass replayed a different stream";
+      if (clock != nullptr && cell.ok()) {
+        const CellRecord& c = *clock;
+        if (!c.ok()) {
+          cell.status = CellStatus::kFailed;
+          cell.reason = "clock pass: " + c.reason.value_or("unknown");
+        } else if (c.stream_digest != untimed.stream_digest) {
+          cell.status = CellStatus::kFailed;
+          cell.reason = "clock pass replayed a different stream";
         } else {
-          timing["accounted_ns_per_op"] = t["ns_per_op"];
-          timing["mode"] = c["timing"]["mode"];
-          timing["batch"] = c["timing"]["batch"];
-          timing["batch_auto"] = c["timing"]["batch_auto"];
-          timing["timed_ns_per_op"] = c["ns_per_op"];
-          const double u = untimed["ns_per_op"].get<double>();
-          const double v = c["ns_per_op"].get<double>();
-          timing["timing_cost_pct"] = u > 0 ? (v - u) / u * 100 : 0.0;
-          cell["latency"] = c["latency"];
-          cell["latency_per_thread"] = json::array();
-          for (const json& pt : c["per_thread"])
-            cell["latency_per_thread"].push_back(pt["latency"]);
+          timing.accounted_ns_per_op = t.ns_per_op;
+          if (c.timing) {
+            timing.mode = c.timing->mode;
+            timing.batch = c.timing->batch;
+            timing.batch_auto = c.timing->batch_auto;
+          }
+          timing.timed_ns_per_op = c.ns_per_op;
+          timing.timing_cost_pct = TimingCostPct(untimed, c);
+          cell.latency = c.latency.present() ? c.latency : nullptr;
+          cell.latency_per_thread = PerThreadLatency(c);
         }
       }
     }
   }
-  cell["timing"] = timing;
+  cell.timing = timing;
   return cell;
 }
 
 // Rows of the same workload, threads, scale and seed must have one digest.
-void CheckDigests(json& cells) {
+void CheckDigests(std::vector<CellRecord>& cells) {
   std::map<std::string, std::map<std::string, int>> digests;
-  auto key = [](const json& c) {
-    return c["workload"].get<std::string>() + "/" +
-           std::to_string(c["threads"].get<int>()) + "/" +
-           c["scale"].get<std::string>() + "/" + c["seed"].dump() + "/" +
-           c["ops_per_thread"].dump();
+  auto number = [](const Nullable<std::uint64_t>& v) {
+    return v ? std::to_string(*v) : std::string("null");
   };
-  for (const json& c : cells) {
-    if (c["status"] == "ok")
-      ++digests[key(c)][c["stream_digest"].get<std::string>()];
+  auto key = [&](const CellRecord& c) {
+    return c.workload + "/" + std::to_string(c.threads) + "/" +
+           c.scale.value_or("") + "/" + number(c.seed) + "/" +
+           number(c.ops_per_thread);
+  };
+  for (const CellRecord& c : cells) {
+    if (c.ok()) ++digests[key(c)][c.stream_digest.value_or("")];
   }
-  for (json& c : cells) {
-    if (c["status"] != "ok") continue;
+  for (CellRecord& c : cells) {
+    if (!c.ok()) continue;
     const auto& seen = digests[key(c)];
     if (seen.size() > 1) {
-      c["status"] = "failed";
-      c["reason"] =
+      c.status = CellStatus::kFailed;
+      c.reason =
           "stream digest differs from other allocators' for the same workload";
     }
   }
@@ -309,7 +342,7 @@ std::vector<std::uint32_t> ParseThreadList(const std::string& text) {
 RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
                      const json& context) {
   RunOutcome outcome;
-  json cells = json::array();
+  std::vector<CellRecord> cells;
   std::size_t in_shard = 0;
   for (std::size_t i = 0;
        i < plan.workloads.size() * plan.threads.size() * plan.adapters.size();
@@ -317,6 +350,7 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
     in_shard += InShard(plan, i);
   const std::size_t total = plan.repetitions * in_shard;
   std::size_t done = 0;
+  StreamCache streams(plan.stream_cache);
   // Interleaved: repetition r of every cell before r + 1, so slow drift of
   // the machine spreads over all allocators instead of favouring one.
   for (std::uint32_t r = 0; r < plan.repetitions && !StopSignal(); ++r) {
@@ -336,45 +370,49 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
                          threads);
             std::fflush(stderr);
           }
-          json cell = BaseCell(a, w, threads, rep, plan);
+          CellRecord cell = BaseCell(a, w, threads, rep, plan);
           if (!a.available) {
             // Skipped is for what this machine lacks; a worker that ran and
             // refused (another allocator found, a preload that is no malloc)
             // is a failure a CI job must see.
-            if (a.refused) cell["status"] = "failed";
-            cell["reason"] = a.reason;
+            if (a.refused) cell.status = CellStatus::kFailed;
+            cell.reason = a.reason;
           } else if (threads == 1 && NeedsTwoThreads(w)) {
-            cell["reason"] = "cross-thread workload needs at least 2 threads";
+            cell.reason = "cross-thread workload needs at least 2 threads";
           } else {
-            const json untimed =
-                RunPass(WorkerArgs(a, w, threads, rep, plan, clock, false), a,
-                        plan.timeout_s);
-            json timed;
+            const std::string stream = streams.Path(
+                w, threads,
+                plan.ops_per_thread.value_or(
+                    w.ops_per_thread[static_cast<int>(plan.scale)]),
+                plan.seed.value_or(w.seed));
+            const CellRecord untimed = RunPass(
+                WorkerArgs(a, w, threads, rep, plan, clock, false, stream), a,
+                plan.timeout_s);
+            std::optional<CellRecord> timed;
             // A leak fails the cell, but the timed pass still runs: it
             // names the tags the leaked blocks belong to.
-            if (plan.latency &&
-                (untimed.value("status", "") == "ok" || Leaked(untimed)))
-              timed = RunPass(WorkerArgs(a, w, threads, rep, plan, clock, true),
-                              a, plan.timeout_s);
+            if (plan.latency && (untimed.ok() || Leaked(untimed)))
+              timed = RunPass(
+                  WorkerArgs(a, w, threads, rep, plan, clock, true, stream), a,
+                  plan.timeout_s);
             // The latency figures come from a third pass that reads the
             // clock and keeps no accounts (kernel pools time in the driver
             // and have no such pass).
-            json clock_pass;
-            if (!timed.is_null() && timed.value("status", "") == "ok" &&
-                !timed.contains("kernel")) {
+            std::optional<CellRecord> clock_pass;
+            if (timed && timed->ok() && !timed->kernel.present()) {
               std::vector<std::string> args =
-                  WorkerArgs(a, w, threads, rep, plan, clock, true);
+                  WorkerArgs(a, w, threads, rep, plan, clock, true, stream);
               std::find(args.begin(), args.end(), "--timing")[1] = "clock";
               clock_pass = RunPass(args, a, plan.timeout_s);
             }
-            cell = MergeCell(std::move(cell), untimed,
-                             timed.is_null() ? nullptr : &timed,
-                             clock_pass.is_null() ? nullptr : &clock_pass);
-            if (untimed.value("status", "") == "ok") {
+            cell =
+                MergeCell(std::move(cell), untimed, timed ? &*timed : nullptr,
+                          clock_pass ? &*clock_pass : nullptr);
+            if (untimed.ok()) {
               json sim;
               if (plan.cache == "sim") {
                 std::vector<std::string> args =
-                    WorkerArgs(a, w, threads, rep, plan, clock, false);
+                    WorkerArgs(a, w, threads, rep, plan, clock, false, stream);
                 const auto flag =
                     std::find(args.begin(), args.end(), "--cache");
                 flag[1] = "sim";
@@ -382,20 +420,19 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
                 if (!a.preload.empty())
                   env.push_back("LD_PRELOAD=" + a.preload);
                 // Test fault slow:<adapter>: the native pass's extra work.
-                if (untimed.contains("test_fault_slow_steps"))
+                if (untimed.extra.contains("test_fault_slow_steps"))
                   env.push_back("ALLOCMARK_TEST_FAULT_SLOW_STEPS=" +
-                                untimed["test_fault_slow_steps"].dump());
+                                untimed.extra["test_fault_slow_steps"].dump());
                 sim = RunSimPass(args, env, plan.sim_geometry,
                                  plan.timeout_s * kSimTimeoutFactor, untimed);
-                if (sim["status"] != "ok" && cell["status"] == "ok") {
-                  cell["status"] = "failed";
-                  cell["reason"] =
-                      "sim pass: " + sim["reason"].get<std::string>();
+                if (sim["status"] != "ok" && cell.ok()) {
+                  cell.status = CellStatus::kFailed;
+                  cell.reason = "sim pass: " + sim["reason"].get<std::string>();
                 }
               }
-              cell["cache"] = MergeCacheCell(plan.cache, untimed,
-                                             timed.is_null() ? nullptr : &timed,
-                                             sim.is_null() ? nullptr : &sim);
+              cell.cache =
+                  MergeCacheCell(plan.cache, untimed, timed ? &*timed : nullptr,
+                                 sim.is_null() ? nullptr : &sim);
             }
           }
           // A cell cut short by a stop signal measured nothing: dropped, and
@@ -416,12 +453,12 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
   {
     std::map<std::tuple<std::string, int, std::string>, std::vector<double>> ns;
     std::vector<std::tuple<std::string, int, std::string>> keys;
-    for (const json& c : cells) {
-      if (c["status"] != "ok" || !c["ns_per_op"].is_number()) continue;
+    for (const CellRecord& c : cells) {
+      if (!c.ok() || !c.ns_per_op) continue;
       const std::tuple<std::string, int, std::string> k{
-          c["workload"], c["threads"].get<int>(), c["allocator"]};
+          c.workload, static_cast<int>(c.threads), c.allocator};
       if (!ns.count(k)) keys.push_back(k);
-      ns[k].push_back(c["ns_per_op"].get<double>());
+      ns[k].push_back(*c.ns_per_op);
     }
     for (const auto& k : keys) {
       const Stability s = StabilityOf(ns[k]);
@@ -438,10 +475,12 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
            {"noisy", s.n >= 2 && s.cv_pct > NoisyCvPct(threads)}});
     }
   }
-  for (const json& c : cells) {
-    if (c["status"] == "ok") ++outcome.cells_ok;
-    if (c["status"] == "failed") ++outcome.cells_failed;
-    if (c["status"] == "skipped") ++outcome.cells_skipped;
+  json cell_list = json::array();
+  for (const CellRecord& c : cells) {
+    if (c.status == CellStatus::kOk) ++outcome.cells_ok;
+    if (c.status == CellStatus::kFailed) ++outcome.cells_failed;
+    if (c.status == CellStatus::kSkipped) ++outcome.cells_skipped;
+    cell_list.push_back(WriteCellRecord(c));
   }
   json adapters = json::array();
   for (const AdapterInfo& a : plan.adapters) {
@@ -464,6 +503,7 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
       {"sim_geometry",
        plan.cache == "sim" ? GeometryJson(plan.sim_geometry) : json(nullptr)},
       {"batch", plan.batch ? json(plan.batch) : json("auto")},
+      {"stream_cache", streams.Summary()},
       {"complete", outcome.interrupted_by == 0},
       {"interrupted_by", outcome.interrupted_by == 0
                              ? json(nullptr)
@@ -480,7 +520,7 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
                      {"context", context},
                      {"run", run},
                      {"adapters", adapters},
-                     {"cells", cells},
+                     {"cells", std::move(cell_list)},
                      {"stability", stability}};
   return outcome;
 }

@@ -40,6 +40,9 @@ struct RunPlan {
   /// Number of the first repetition, so alternating one-repetition runs of
   /// two builds (base, head, base, ...) merge without duplicate cells.
   std::uint32_t first_repetition = 0;
+  /// Generate each stream once per run and let workers map it (false:
+  /// every worker generates its own, as `--no-stream-cache` asks).
+  bool stream_cache = true;
 };
 
 /// True when the cell at `ordinal` (workload, threads, adapter order) is in

@@ -168,6 +168,22 @@ int Main(int argc, char** argv) {
     }
   }
   cell.pin = options.pin;
+  // The run's stream, generated once by the runner. The leak fault edits
+  // the last chunk in place, so it keeps generating.
+  std::optional<StreamFile> stream_file;
+  if (!options.stream_file.empty() &&
+      TestFaultDroppedFrees(std::string(Adapter::kName)) == 0) {
+    try {
+      stream_file.emplace(
+          options.stream_file,
+          StreamKey{HashSpecFile(options.workload_path), cell.threads,
+                    cell.ops_per_thread, cell.seed});
+    } catch (const SpecError& e) {
+      std::fprintf(stderr, "allocmark-worker: %s\n", e.what());
+      return 2;
+    }
+    cell.stream_file = &*stream_file;
+  }
 
   WorkerContext ctx;
   ctx.allocator = name;
@@ -236,10 +252,10 @@ int Main(int argc, char** argv) {
   CollectStats(alloc, ctx);
   PurgeAndMeasure(alloc, ctx);
   if (sampler) sampler->SnapshotNow(SampleEvent::kPurge);
-  nlohmann::json record = WorkerRecordJson(ctx, m);
-  record["pinned_cpus"] = m.pinned_cpus;  // -1 per thread when not pinned
-  if (slow_steps > 0) record["test_fault_slow_steps"] = slow_steps;
-  std::cout << record.dump() << "\n";
+  CellRecord record = WorkerRecord(ctx, m);
+  // Test fault slow:<adapter>: the runner hands these steps to the sim pass.
+  if (slow_steps > 0) record.extra["test_fault_slow_steps"] = slow_steps;
+  std::cout << WriteCellRecord(record).dump() << "\n";
   std::cout.flush();
   return m.failed ? 1 : 0;
 }

@@ -86,6 +86,8 @@ WorkerOptions ParseWorkerOptions(int argc, char** argv) {
       o.cache = value();
       if (o.cache != "hw" && o.cache != "sim" && o.cache != "off")
         Usage("--cache: expected hw, sim or off, got '" + o.cache + "'");
+    } else if (flag == "--stream-file") {
+      o.stream_file = value();
     } else if (flag == "--repetition") {
       o.repetition =
           static_cast<std::uint32_t>(ParseU64(flag, value(), 0, 1u << 30));

@@ -33,6 +33,9 @@ struct WorkerOptions {
   /// Cache probes of the throughput pass: "hw" (perf_event_open), "sim"
   /// (running under callgrind), "off". The timed pass always records locality.
   std::string cache = "off";
+  /// --stream-file: the run's pre-generated stream (bench/stream/
+  /// stream_file.h), mapped instead of generating; "" generates.
+  std::string stream_file;
 };
 
 /// Parses argv; on bad input prints one line to stderr and exits with 2.

@@ -1,5 +1,5 @@
-// Turns a worker's measurement into its result record (one JSON object on
-// stdout); the runner merges records into cells of results/schema.json.
+// Turns a worker's measurement into its typed cell record (written as one
+// JSON object on stdout); the runner merges records into cells.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -12,6 +12,7 @@
 #include "bench/probes/process_memory.h"
 #include "bench/probes/rss_sampler.h"
 #include "bench/replay/cell_runner.h"
+#include "bench/results/cell_record.h"
 #include "bench/worker/worker_options.h"
 
 namespace allocmark {
@@ -37,13 +38,17 @@ struct WorkerContext {
   const SharedLive* shared_live = nullptr;  ///< timed pass
   const RssSampler* sampler = nullptr;      ///< timed pass, --sample-ms > 0
   std::uint64_t end_read_ns = 0, purge_read_ns = 0;  ///< MonotonicClock
+  /// Kernel pools: the blocks live in the kernel, so this process tracks no
+  /// live bytes, cannot see realloc placement, and the driver supplies the
+  /// pool tags and the leak check (the record leaves them to it).
+  bool kernel_memory = false;
 };
 
 nlohmann::json IdentityJson(const std::string& allocator,
                             const std::string& version,
                             const IdentityReport& id);
-nlohmann::json WorkerRecordJson(const WorkerContext& ctx,
-                                const CellMeasurement& m);
+/// The record of one worker pass.
+CellRecord WorkerRecord(const WorkerContext& ctx, const CellMeasurement& m);
 std::string HexDigest(std::uint64_t digest);
 
 }  // namespace allocmark

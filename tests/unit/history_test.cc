@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "bench/report/compare.h"
+#include "bench/report/history_format.h"
 
 namespace allocmark {
 namespace {

@@ -34,6 +34,7 @@
 #include "bench/replay/cell_runner.h"
 #include "bench/spec/workload_spec.h"
 #include "bench/stream/stream_digest.h"
+#include "tests/unit/shipped_specs.h"
 
 namespace allocmark {
 namespace {
@@ -108,15 +109,7 @@ WorkloadSpec MakeSpec(
   return ParseWorkloadSpec(spec.dump(), "test.json");
 }
 
-std::vector<std::string> ShippedSpecs() {
-  std::vector<std::string> paths;
-  for (const auto& e :
-       std::filesystem::directory_iterator(ALLOCMARK_WORKLOAD_DIR)) {
-    if (e.path().extension() == ".json") paths.push_back(e.path().string());
-  }
-  std::sort(paths.begin(), paths.end());
-  return paths;
-}
+using testing::ShippedSpecs;
 
 // ---------------------------------------------------------------------------
 // A model of the replay's semantics (bench/replay.h), run over the streams

@@ -18,21 +18,14 @@
 #include "bench/spec/size_sampler.h"
 #include "bench/spec/workload_spec.h"
 #include "bench/stream/stream_generator.h"
+#include "tests/unit/shipped_specs.h"
 
 namespace allocmark {
 namespace {
 
 using nlohmann::json;
 
-std::vector<std::string> ShippedSpecs() {
-  std::vector<std::string> paths;
-  for (const auto& e :
-       std::filesystem::directory_iterator(ALLOCMARK_WORKLOAD_DIR)) {
-    if (e.path().extension() == ".json") paths.push_back(e.path().string());
-  }
-  std::sort(paths.begin(), paths.end());
-  return paths;
-}
+using testing::ShippedSpecs;
 
 struct Streams {
   std::vector<std::vector<Op>> ops;

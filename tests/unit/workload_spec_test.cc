@@ -12,20 +12,14 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/shipped_specs.h"
+
 namespace allocmark {
 namespace {
 
 using nlohmann::json;
 
-std::vector<std::string> ShippedSpecs() {
-  std::vector<std::string> paths;
-  for (const auto& e :
-       std::filesystem::directory_iterator(ALLOCMARK_WORKLOAD_DIR)) {
-    if (e.path().extension() == ".json") paths.push_back(e.path().string());
-  }
-  std::sort(paths.begin(), paths.end());
-  return paths;
-}
+using testing::ShippedSpecs;
 
 // A small valid spec the malformed cases start from.
 json Base() {
