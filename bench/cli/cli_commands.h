@@ -24,6 +24,8 @@ Command AddMicroCommand(CLI::App& app);
 Command AddShowCommand(CLI::App& app);
 Command AddRecordCommand(CLI::App& app);
 Command AddTraceCommand(CLI::App& app);
+Command AddMergeCommand(CLI::App& app);
+Command AddNoiseCommand(CLI::App& app);
 
 /// Directory holding the allocmark and worker executables.
 std::string BinDir();

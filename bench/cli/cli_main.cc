@@ -78,7 +78,7 @@ int Main(int argc, char** argv) {
       AddRunCommand(app),     AddShowCommand(app),   AddListCommand(app),
       AddCompareCommand(app), AddExportCommand(app), AddHistoryCommand(app),
       AddReportCommand(app),  AddMicroCommand(app),  AddRecordCommand(app),
-      AddTraceCommand(app),
+      AddTraceCommand(app),   AddMergeCommand(app),  AddNoiseCommand(app),
   };
   try {
     app.parse(argc, argv);

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <memory>
 
+#include "bench/cli/ci_profile.h"
 #include "bench/cli/cli_commands.h"
 #include "bench/kpool/vm_run.h"
 #include "bench/probes/clock.h"
@@ -56,7 +57,10 @@ struct RunArgs {
   int vm_mem_mb = 1024;
   std::string vm_build;
   std::string cache = "hw";
+  bool cache_set = false;  // the ci profile defaults to sim, not hw
   std::string sim_geometry;
+  std::string shard;  // i/n
+  std::string first_repetition;
   bool tags = false;
   std::uint32_t sample_ms = 10;
 };
@@ -127,18 +131,33 @@ int Run(RunArgs& args) {
   RunPlan plan;
   const std::string bin = BinDir();
   try {
-    if (!ParseScale(args.profile, &plan.scale))
+    const CiProfile* ci = FindCiProfile(args.profile);
+    if (ci == nullptr && !ParseScale(args.profile, &plan.scale))
       throw SpecError("--profile: unknown profile '" + args.profile +
-                      "' (accepted: quick, default, full)");
+                      "' (accepted: quick, default, full, ci, ci-wall)");
+    if (ci != nullptr) {
+      plan.scale = ci->scale;
+      if (args.workloads == "all") args.workloads = ci->workloads;
+      if (!args.cache_set) args.cache = ci->cache;
+      if (!ci->latency) args.no_latency = true;
+    }
     plan.profile = args.profile;
-    plan.threads = ParseThreadList(args.threads.empty() ? "1,2" : args.threads);
+    plan.threads = ParseThreadList(!args.threads.empty() ? args.threads
+                                   : ci                  ? ci->threads
+                                                         : "1,2");
     plan.repetitions = args.repetitions_n              ? args.repetitions_n
+                       : ci                            ? ci->repetitions
                        : plan.scale == Scale::kQuick   ? 1
                        : plan.scale == Scale::kDefault ? 3
                                                        : 5;
+    if (!args.shard.empty())
+      ParseShard(args.shard, &plan.shard_index, &plan.shard_count);
     if (args.sample_ms > 60000)
       throw SpecError("--sample-ms: expected 0 (off) to 60000 milliseconds");
     plan.sample_ms = args.sample_ms;
+    if (!args.first_repetition.empty())
+      plan.first_repetition = static_cast<std::uint32_t>(
+          ParseCount("--first-repetition", args.first_repetition, 0, 1000000));
     plan.timeout_s = args.timeout_s;
     if (args.batch != "auto") {
       char* end = nullptr;
@@ -166,7 +185,9 @@ int Run(RunArgs& args) {
       // valgrind's own cache detection is wrong on these VMs: pin it.
       plan.sim_geometry = ReadCacheGeometry();
       std::string err =
-          ApplyGeometryOverride(args.sim_geometry, plan.sim_geometry);
+          ApplyGeometryOverride(ci ? ci->sim_geometry : "", plan.sim_geometry);
+      if (err.empty())
+        err = ApplyGeometryOverride(args.sim_geometry, plan.sim_geometry);
       if (err.empty()) err = CheckGeometry(plan.sim_geometry);
       if (!err.empty()) throw SpecError("--sim-geometry: " + err);
     }
@@ -207,6 +228,9 @@ int Run(RunArgs& args) {
   }
   if (const std::string err = CheckWritable(args.out); !err.empty())
     BadInput("--out: cannot write " + args.out + ": " + err);
+  if (args.vm && (plan.shard_count > 1 || !args.first_repetition.empty()))
+    BadInput(
+        "--vm: --shard and --first-repetition are not passed to the guest");
   if (args.vm) return RunVm(args, plan);
 
   plan.progress = !args.quiet && isatty(STDERR_FILENO);
@@ -266,7 +290,14 @@ Command AddRunCommand(CLI::App& app) {
                   "repetitions per cell, interleaved (1000 at most)")
       ->default_str("quick 1, default 3, full 5");
   cmd->add_option("--profile", run->profile,
-                  "quick | default | full: op counts per thread (see list)");
+                  "quick | default | full | ci (deterministic gate) | ci-wall "
+                  "(wall-clock gate): op counts per thread (see list)");
+  cmd->add_option("--shard", run->shard,
+                  "i/n: run the i-th of n deterministic slices of the cells "
+                  "(0 <= i < n); allocmark merge joins them");
+  cmd->add_option("--first-repetition", run->first_repetition,
+                  "number of the first repetition (default 0), so alternating "
+                  "runs of two builds merge without duplicates");
   cmd->add_option("--out", run->out, "results JSON (written atomically)");
   cmd->add_option("--timeout", run->timeout,
                   "seconds before a worker is killed and its cell fails");
@@ -301,7 +332,8 @@ Command AddRunCommand(CLI::App& app) {
                   "kernel/module cache of driver/vm/prepare")
       ->default_str("<build>/vm");
   cmd->add_option("--cache", run->cache,
-                  "hw (perf counters) | sim (callgrind) | off");
+                  "hw (perf counters, default) | sim (callgrind) | off")
+      ->each([run](const std::string&) { run->cache_set = true; });
   cmd->add_option("--sim-geometry", run->sim_geometry,
                   "with --cache sim: override simulated caches, e.g. "
                   "'D1=32768,8,64;LL=33554432,16,64'")

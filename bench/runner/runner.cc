@@ -302,20 +302,26 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
                      const json& context) {
   RunOutcome outcome;
   std::vector<CellRecord> cells;
-  std::size_t per_rep = 0;  // cells of one repetition
+  // Cells in matrix order (programs, then workloads); a shard keeps every
+  // shard_count-th of them.
+  std::size_t per_rep = plan.programs.size() * plan.adapters.size();
   for (const WorkloadSpec& w : plan.workloads)
     per_rep +=
         (w.trace_path.empty() ? plan.threads.size() : 1) * plan.adapters.size();
-  per_rep += plan.programs.size() * plan.adapters.size();
-  const std::size_t total = plan.repetitions * per_rep;
+  std::size_t in_shard = 0;
+  for (std::size_t i = 0; i < per_rep; ++i) in_shard += InShard(plan, i);
+  const std::size_t total = plan.repetitions * in_shard;
   std::size_t done = 0;
   StreamCache streams(plan.stream_cache);
   // Interleaved: repetition r of every cell before r + 1, so slow drift of
   // the machine spreads over all allocators instead of favouring one.
-  for (std::uint32_t rep = 0; rep < plan.repetitions && !StopSignal(); ++rep) {
+  for (std::uint32_t r = 0; r < plan.repetitions && !StopSignal(); ++r) {
+    const std::uint32_t rep = plan.first_repetition + r;
+    std::size_t ordinal = 0;
     for (const ProgramSpec& p : plan.programs) {
       for (const AdapterInfo& a : plan.adapters) {
         if (StopSignal()) break;
+        if (!InShard(plan, ordinal++)) continue;
         ++done;
         if (plan.progress) {
           std::fprintf(stderr, "\r\033[K[%zu/%zu] rep %u %s program:%s", done,
@@ -335,6 +341,7 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
         if (StopSignal()) break;
         for (const AdapterInfo& a : plan.adapters) {
           if (StopSignal()) break;
+          if (!InShard(plan, ordinal++)) continue;
           ++done;
           if (plan.progress) {
             std::fprintf(stderr, "\r\033[K[%zu/%zu] rep %u %s %s x%u", done,
@@ -391,6 +398,10 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
                 std::vector<std::string> env;
                 if (!a.preload.empty())
                   env.push_back("LD_PRELOAD=" + a.preload);
+                // Test fault slow:<adapter>: the native pass's extra work.
+                if (untimed.extra.contains("test_fault_slow_steps"))
+                  env.push_back("ALLOCMARK_TEST_FAULT_SLOW_STEPS=" +
+                                untimed.extra["test_fault_slow_steps"].dump());
                 sim = RunSimPass(args, env, plan.sim_geometry,
                                  plan.timeout_s * kSimTimeoutFactor, untimed);
                 if (sim["status"] != "ok" && cell.ok()) {
@@ -479,7 +490,11 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
                                     (sigabbrev_np(outcome.interrupted_by)
                                          ? sigabbrev_np(outcome.interrupted_by)
                                          : "?"))},
-      {"cells_planned", total}};
+      {"cells_planned", total},
+      {"first_repetition", plan.first_repetition},
+      {"shard", plan.shard_count > 1 ? json{{"index", plan.shard_index},
+                                            {"count", plan.shard_count}}
+                                     : json(nullptr)}};
   outcome.results = {{"schema_version", kSchemaVersion},
                      {"context", context},
                      {"run", run},

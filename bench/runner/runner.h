@@ -39,10 +39,22 @@ struct RunPlan {
   std::uint32_t sample_ms = 10;  ///< RSS sampler period (timed pass); 0: off
   std::string cache = "hw";      ///< hw | sim | off (see README, Cache)
   CacheGeometry sim_geometry;    ///< --cache sim: handed to valgrind
+  /// --shard i/n: only cells whose ordinal in (workload, threads, adapter)
+  /// order is i mod n, all repetitions of each; `allocmark merge` joins them.
+  std::uint32_t shard_index = 0, shard_count = 1;
+  /// Number of the first repetition, so alternating one-repetition runs of
+  /// two builds (base, head, base, ...) merge without duplicate cells.
+  std::uint32_t first_repetition = 0;
   /// Generate each stream once per run and let workers map it (false:
   /// every worker generates its own, as `--no-stream-cache` asks).
   bool stream_cache = true;
 };
+
+/// True when the cell at `ordinal` (workload, threads, adapter order) is in
+/// the plan's shard.
+inline bool InShard(const RunPlan& plan, std::size_t ordinal) {
+  return ordinal % plan.shard_count == plan.shard_index;
+}
 
 struct RunOutcome {
   nlohmann::json results;  ///< the whole results document

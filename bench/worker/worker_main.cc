@@ -20,6 +20,7 @@
 #include "bench/probes/rss_sampler.h"
 #include "bench/replay/batch_probe.h"
 #include "bench/replay/cell_runner.h"
+#include "bench/worker/slow_fault.h"
 #include "bench/worker/worker_options.h"
 #include "bench/worker/worker_record.h"
 #include "bench/worker/worker_startup.h"
@@ -222,6 +223,7 @@ int Main(int argc, char** argv) {
     }
   }
 
+  std::uint32_t slow_steps = 0;  // test fault slow:<adapter>:<percent>
   CellMeasurement m = WithClock(ctx.clock.source, [&]<class Clock>(Clock) {
     ctx.memory_before = ReadProcessMemory();
     ctx.batch = options.batch;
@@ -233,7 +235,12 @@ int Main(int argc, char** argv) {
     if (sampler) sampler->Start();
     cell.on_replay_edge = &OnReplayEdge;
     cell.on_replay_edge_context = &ctx;
-    CellMeasurement result = RunCell<Adapter, Clock>(alloc, spec, cell);
+    const std::optional<double> slow =
+        SlowFaultPercent(std::string(Adapter::kName));
+    CellMeasurement result =
+        slow ? RunSlowedCell<Adapter, Clock>(alloc, *slow, spec, cell,
+                                             ctx.clock, &slow_steps)
+             : RunCell<Adapter, Clock>(alloc, spec, cell);
     if (sampler) {
       // Stop first: it serves the phase requests still queued, so they land
       // in the timeline before the end and purge readings, not after them.
@@ -245,7 +252,10 @@ int Main(int argc, char** argv) {
   CollectStats(alloc, ctx);
   PurgeAndMeasure(alloc, ctx);
   if (sampler) sampler->SnapshotNow(SampleEvent::kPurge);
-  std::cout << WriteCellRecord(WorkerRecord(ctx, m)).dump() << "\n";
+  CellRecord record = WorkerRecord(ctx, m);
+  // Test fault slow:<adapter>: the runner hands these steps to the sim pass.
+  if (slow_steps > 0) record.extra["test_fault_slow_steps"] = slow_steps;
+  std::cout << WriteCellRecord(record).dump() << "\n";
   std::cout.flush();
   return m.failed ? 1 : 0;
 }

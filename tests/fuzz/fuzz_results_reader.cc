@@ -7,6 +7,7 @@
 #include <string>
 
 #include "bench/report/compare.h"
+#include "bench/report/compare_format.h"
 #include "bench/report/export.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,

@@ -7,6 +7,9 @@
 #include <cmath>
 #include <random>
 
+#include "bench/report/compare_format.h"
+#include "bench/report/mann_whitney.h"
+
 namespace allocmark {
 namespace {
 
