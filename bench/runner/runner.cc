@@ -298,6 +298,75 @@ CellRecord ProgramCell(const AdapterInfo& a, const ProgramSpec& p,
   return ReadCellRecord(j, "program cell");
 }
 
+// Rows of the same workload, threads, scale and seed must have one digest.
+void CheckDigests(std::vector<CellRecord>& cells) {
+  std::map<std::string, std::map<std::string, int>> digests;
+  auto number = [](const Nullable<std::uint64_t>& v) {
+    return v ? std::to_string(*v) : std::string("null");
+  };
+  auto key = [&](const CellRecord& c) {
+    return c.workload + "/" + std::to_string(c.threads) + "/" +
+           c.scale.value_or("") + "/" + number(c.seed) + "/" +
+           number(c.ops_per_thread);
+  };
+  for (const CellRecord& c : cells) {
+    if (c.ok()) ++digests[key(c)][c.stream_digest.value_or("")];
+  }
+  for (CellRecord& c : cells) {
+    if (!c.ok()) continue;
+    const auto& seen = digests[key(c)];
+    if (seen.size() > 1) {
+      c.status = CellStatus::kFailed;
+      c.reason =
+          "stream digest differs from other allocators' for the same workload";
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::uint32_t> ParseThreadList(const std::string& text) {
+  auto number = [&](const std::string& s) -> std::uint32_t {
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long v = std::strtoul(s.c_str(), &end, 10);
+    if (s.empty() || s[0] == '-' || *end != '\0' || errno != 0 || v == 0 ||
+        v > kMaxThreads)
+      throw SpecError("--threads: '" + s + "' is not a thread count in [1, " +
+                      std::to_string(kMaxThreads) +
+                      "] (use 1,2,4 or 1..16 or 1..16:1)");
+    return static_cast<std::uint32_t>(v);
+  };
+  // SplitList drops empty items; here "1,,2" or "2," is a typo to refuse.
+  if (text.empty() || text.front() == ',' || text.back() == ',' ||
+      text.find(",,") != std::string::npos)
+    throw SpecError("--threads: '" + text +
+                    "' has an empty item (use 1,2,4 or 1..16 or 1..16:1)");
+  std::vector<std::uint32_t> out;
+  for (const std::string& item : SplitList(text)) {
+    const std::size_t dots = item.find("..");
+    if (dots == std::string::npos) {
+      out.push_back(number(item));
+      continue;
+    }
+    const std::uint32_t lo = number(item.substr(0, dots));
+    std::string rest = item.substr(dots + 2);
+    std::uint32_t step = 0;  // 0: powers of two
+    if (const std::size_t colon = rest.find(':'); colon != std::string::npos) {
+      step = number(rest.substr(colon + 1));
+      rest = rest.substr(0, colon);
+    }
+    const std::uint32_t hi = number(rest);
+    if (lo > hi)
+      throw SpecError("--threads: range '" + item + "' runs backwards");
+    for (std::uint32_t t = lo; t <= hi; t = step ? t + step : t * 2)
+      out.push_back(t);
+  }
+  if (out.empty())
+    throw SpecError("--threads: empty list (use 1,2,4 or 1..16)");
+  return out;
+}
+
 RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
                      const json& context) {
   RunOutcome outcome;
