@@ -94,9 +94,10 @@ void ListWorkloads() {
   for (const std::filesystem::path& path : specs) {
     try {
       const ProgramSpec p = LoadProgramSpec(path.string());
-      std::printf("  %-14s %s\n", p.name.c_str(), p.description.c_str());
+      PrintRow({p.name}, {14}, p.description);
     } catch (const SpecError& err) {
-      std::printf("  %-14s unavailable: %s\n", path.stem().c_str(), err.what());
+      PrintRow({path.stem().string()}, {14},
+               std::string("unavailable: ") + err.what());
     }
   }
   std::printf("  trace:FILE     any trace made with allocmark record\n");

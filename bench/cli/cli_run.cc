@@ -294,10 +294,12 @@ Command AddRunCommand(CLI::App& app) {
                   "(wall-clock gate): op counts per thread (see list)");
   cmd->add_option("--shard", run->shard,
                   "i/n: run the i-th of n deterministic slices of the cells "
-                  "(0 <= i < n); allocmark merge joins them");
+                  "(0 <= i < n); allocmark merge joins them")
+      ->default_str("0/1");
   cmd->add_option("--first-repetition", run->first_repetition,
                   "number of the first repetition (default 0), so alternating "
-                  "runs of two builds merge without duplicates");
+                  "runs of two builds merge without duplicates")
+      ->default_str("0");
   cmd->add_option("--out", run->out, "results JSON (written atomically)");
   cmd->add_option("--timeout", run->timeout,
                   "seconds before a worker is killed and its cell fails");
