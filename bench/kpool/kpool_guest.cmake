@@ -25,16 +25,23 @@ endfunction()
 find_library(ALLOCMARK_SQLITE_STATIC NAMES libsqlite3.a)
 if(ALLOCMARK_SQLITE_STATIC)
   set(cli_libs)
-  foreach(layer cli kpool_vm runner report results probes stream spec adapters)
+  foreach(layer cli kpool_vm runner report results probes stream trace spec
+      adapters)
     list(APPEND cli_libs $<TARGET_FILE:allocmark_${layer}>)
   endforeach()
   list(APPEND cli_libs nlohmann_json::nlohmann_json CLI11::CLI11
     ${ALLOCMARK_SQLITE_STATIC} ${CMAKE_DL_LIBS} Threads::Threads m)
   allocmark_add_guest_executable(allocmark-guest-cli allocmark
     ${CMAKE_SOURCE_DIR}/bench/cli/cli_main.cc "${cli_libs}")
+  # cli_main.cc prints the build's revision (--version).
+  target_include_directories(allocmark-guest-cli PRIVATE
+    ${CMAKE_BINARY_DIR}/generated)
+  add_dependencies(allocmark-guest-cli allocmark_git_revision)
+  target_compile_definitions(allocmark-guest-cli PRIVATE
+    ALLOCMARK_VERSION="${PROJECT_VERSION}")
   add_dependencies(allocmark-guest-cli allocmark_cli allocmark_kpool_vm
     allocmark_runner allocmark_report allocmark_results allocmark_probes
-    allocmark_stream allocmark_spec allocmark_adapters)
+    allocmark_stream allocmark_trace allocmark_spec allocmark_adapters)
 endif()
 
 get_property(adapters GLOBAL PROPERTY ALLOCMARK_ADAPTERS)
