@@ -9,7 +9,8 @@
 
 #include "bench/report/json_path.h"
 #include "bench/report/results_reader.h"
-#include "bench/results/stability.h"
+#include "bench/results/cell_record.h"
+#include "bench/results/stability_table.h"
 
 namespace allocmark {
 
@@ -86,33 +87,6 @@ void CheckShards(const std::vector<NamedResults>& inputs,
     if (!seen.count(i))
       warnings->push_back("shard " + std::to_string(i) + "/" +
                           std::to_string(count) + " is missing");
-}
-
-json StabilityTable(const json& cells) {
-  using Key = std::tuple<std::string, int, std::string>;
-  std::map<Key, std::vector<double>> ns;
-  std::vector<Key> keys;
-  for (const json& c : cells) {
-    if (c["status"] != "ok" || !c["ns_per_op"].is_number()) continue;
-    const Key k{c["workload"], c["threads"].get<int>(), c["allocator"]};
-    if (!ns.count(k)) keys.push_back(k);
-    ns[k].push_back(c["ns_per_op"].get<double>());
-  }
-  json out = json::array();
-  for (const Key& k : keys) {
-    const Stability s = StabilityOf(ns[k]);
-    const int threads = std::get<1>(k);
-    out.push_back({{"workload", std::get<0>(k)},
-                   {"threads", threads},
-                   {"allocator", std::get<2>(k)},
-                   {"repetitions", s.n},
-                   {"ns_per_op_median", s.median},
-                   {"cv_pct", s.n >= 2 ? json(s.cv_pct) : json(nullptr)},
-                   {"median_ci", {s.ci_low, s.ci_high}},
-                   {"median_ci_level", s.ci_level},
-                   {"noisy", s.n >= 2 && s.cv_pct > NoisyCvPct(threads)}});
-  }
-  return out;
 }
 
 }  // namespace
@@ -198,7 +172,13 @@ json MergeResults(const std::vector<NamedResults>& inputs,
               {"run", run},
               {"adapters", adapters},
               {"cells", merged_cells}};
-  out["stability"] = StabilityTable(out["cells"]);
+  std::vector<CellRecord> merged;
+  try {
+    for (const json& c : out["cells"]) merged.push_back(ReadCellRecord(c));
+  } catch (const RecordError& e) {
+    throw ResultsError(e.what());
+  }
+  out["stability"] = StabilityTable(merged);
   return out;
 }
 

@@ -12,7 +12,7 @@
 #include <tuple>
 
 #include "bench/results/cell_record.h"
-#include "bench/results/stability.h"
+#include "bench/results/stability_table.h"
 #include "bench/runner/program_run.h"
 #include "bench/runner/stream_cache.h"
 #include "bench/runner/worker_process.h"
@@ -497,32 +497,7 @@ RunOutcome RunMatrix(const RunPlan& plan, const ClockCalibration& clock,
   CheckDigests(cells);
   // Per cell over its repetitions: CV and the median's confidence interval
   // of ns/op, so a reader sees which differences the noise can explain.
-  json stability = json::array();
-  {
-    std::map<std::tuple<std::string, int, std::string>, std::vector<double>> ns;
-    std::vector<std::tuple<std::string, int, std::string>> keys;
-    for (const CellRecord& c : cells) {
-      if (!c.ok() || !c.ns_per_op) continue;
-      const std::tuple<std::string, int, std::string> k{
-          c.workload, static_cast<int>(c.threads), c.allocator};
-      if (!ns.count(k)) keys.push_back(k);
-      ns[k].push_back(*c.ns_per_op);
-    }
-    for (const auto& k : keys) {
-      const Stability s = StabilityOf(ns[k]);
-      const int threads = std::get<1>(k);
-      stability.push_back(
-          {{"workload", std::get<0>(k)},
-           {"threads", threads},
-           {"allocator", std::get<2>(k)},
-           {"repetitions", s.n},
-           {"ns_per_op_median", s.median},
-           {"cv_pct", s.n >= 2 ? json(s.cv_pct) : json(nullptr)},
-           {"median_ci", {s.ci_low, s.ci_high}},
-           {"median_ci_level", s.ci_level},
-           {"noisy", s.n >= 2 && s.cv_pct > NoisyCvPct(threads)}});
-    }
-  }
+  const json stability = StabilityTable(cells);
   json cell_list = json::array();
   for (const CellRecord& c : cells) {
     if (c.status == CellStatus::kOk) ++outcome.cells_ok;
